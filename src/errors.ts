@@ -1,0 +1,62 @@
+// The one catalogue of error codes. Every failure that leaves the service is an AppError with
+// one of these codes; the transports map it to a gRPC status and an HTTP status from here, so
+// the two APIs can never disagree. The README's error table is checked against this list.
+import { status as GrpcStatus } from '@grpc/grpc-js';
+
+export const errorCatalogue = {
+  INVALID_ARGUMENT: { grpc: GrpcStatus.INVALID_ARGUMENT, http: 400, summary: 'A field is malformed or out of range; the message names it.' },
+  IDEMPOTENCY_CONFLICT: { grpc: GrpcStatus.ALREADY_EXISTS, http: 409, summary: 'The idempotency key was already used with a different payload.' },
+  REQUEST_NUMBER_TOO_OLD: { grpc: GrpcStatus.FAILED_PRECONDITION, http: 409, summary: 'The request number is older than the answers kept for the session.' },
+  SESSION_DEVICE_MISMATCH: { grpc: GrpcStatus.FAILED_PRECONDITION, http: 409, summary: 'The session belongs to another device.' },
+  CURRENCY_MISMATCH: { grpc: GrpcStatus.FAILED_PRECONDITION, http: 422, summary: "The amount's currency is not the wallet's." },
+  BALANCE_LIMIT: { grpc: GrpcStatus.FAILED_PRECONDITION, http: 422, summary: 'The balance would leave the range an amount can hold.' },
+  NOT_FOUND: { grpc: GrpcStatus.NOT_FOUND, http: 404, summary: 'The customer, device, tariff or route does not exist.' },
+  CONFLICT: { grpc: GrpcStatus.ALREADY_EXISTS, http: 409, summary: 'The resource exists with other settings that cannot change.' },
+  UNAUTHENTICATED: { grpc: GrpcStatus.UNAUTHENTICATED, http: 401, summary: 'The admin API needs the bearer token.' },
+  PAYLOAD_TOO_LARGE: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, http: 413, summary: 'The body is larger than BODY_BYTES_MAX.' },
+  UNSUPPORTED_MEDIA_TYPE: { grpc: GrpcStatus.INVALID_ARGUMENT, http: 415, summary: 'The body is not application/json.' },
+  CONTENTION: { grpc: GrpcStatus.ABORTED, http: 503, summary: 'The balance kept changing under the request; retry it.' },
+  REDIS_UNAVAILABLE: { grpc: GrpcStatus.UNAVAILABLE, http: 503, summary: 'Redis cannot be reached; the gateway should apply its failure handling.' },
+  DATABASE_UNAVAILABLE: { grpc: GrpcStatus.UNAVAILABLE, http: 503, summary: 'PostgreSQL cannot be reached (admin API only).' },
+  INTERNAL: { grpc: GrpcStatus.INTERNAL, http: 500, summary: 'A bug; the details are logged, never sent.' },
+} as const;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+export class AppError extends Error {
+  override name = 'AppError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    /** The request field at fault, in proto field names, e.g. `items[0].requested_units`. */
+    readonly field?: string,
+  ) {
+    super(field === undefined ? message : `${field}: ${message}`);
+  }
+}
+
+export function invalid(field: string, message: string): AppError {
+  return new AppError('INVALID_ARGUMENT', message, field);
+}
+
+/** Any thrown value → AppError; what is not already one is a bug or a lost connection. */
+export function toAppError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  if (isConnectionError(error)) return new AppError('REDIS_UNAVAILABLE', 'Redis is unavailable');
+  return new AppError('INTERNAL', 'internal error');
+}
+
+function isConnectionError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const name = error.name;
+  const code = (error as { code?: unknown }).code;
+  return (
+    name === 'MaxRetriesPerRequestError' ||
+    error.message === 'Connection is closed.' ||
+    /Stream isn't writeable|enableOfflineQueue|ClusterAllFailedError|Failed to refresh slots cache/.test(error.message) ||
+    code === 'ECONNREFUSED' ||
+    code === 'ECONNRESET' ||
+    code === 'ETIMEDOUT' ||
+    name === 'ClusterAllFailedError'
+  );
+}
