@@ -1,0 +1,282 @@
+-- Sessions: at most one reservation per rating group, held until commit, release or expiry.
+--
+-- A session is a hash: `dev` and `cus` (its device and customer), `g:<rating group>` (the
+-- reservation, JSON of integer strings) and `cf:<rating group>` (the connect fee was charged).
+-- Every reservation is also a member "<rating group>:<session id>" of the partition's expiry
+-- index, scored by the time after which the sweep releases it.
+--
+-- Prices come from the service: the request carries, per item, the integer price of the unit
+-- counts it expects to be charged (`p`, keyed "<units>:<connect fee 1|0>") and the answers to
+-- budget questions it was asked before (`b`, keyed "<budget>:<fee>:<units>"). When the script
+-- needs a price it was not given, it answers NEED and writes nothing; the service rates that
+-- exact quantity with decimal.js and calls again. Lua itself only adds and compares.
+
+local function encodeParts(parts)
+  local encoded = {}
+  for i, part in ipairs(parts) do encoded[i] = { part[1], int(part[2]) } end
+  return encoded
+end
+
+local function decodeReservation(text)
+  local record = cjson.decode(text)
+  local parts = {}
+  for i, part in ipairs(record.b) do parts[i] = { part[1], tonumber(part[2]) } end
+  return {
+    units = tonumber(record.u), money = tonumber(record.m), moneyUnits = tonumber(record.mu),
+    parts = parts, expiresAt = tonumber(record.e), capKeys = record.k,
+  }
+end
+
+local function encodeReservation(reservation)
+  return cjson.encode({
+    u = int(reservation.units), m = int(reservation.money), mu = int(reservation.moneyUnits),
+    b = encodeParts(reservation.parts), e = int(reservation.expiresAt), k = reservation.capKeys,
+  })
+end
+
+-- Session -------------------------------------------------------------------------------------
+
+local function loadSession(key)
+  local session = { key = key, exists = false, reservations = {}, connectFeeCharged = {}, changes = {}, feesCharged = {} }
+  local fields = redis.call('HGETALL', key)
+  for i = 1, #fields, 2 do
+    local name, value = fields[i], fields[i + 1]
+    session.exists = true
+    if name == 'dev' then session.device = value
+    elseif string.sub(name, 1, 2) == 'g:' then session.reservations[string.sub(name, 3)] = decodeReservation(value)
+    elseif string.sub(name, 1, 3) == 'cf:' then session.connectFeeCharged[string.sub(name, 4)] = true
+    end
+  end
+  return session
+end
+
+-- Records the reservation a rating group has after this call (nil: none).
+local function setReservation(session, ratingGroup, reservation)
+  if session.changes[ratingGroup] == nil then session.changes[#session.changes + 1] = ratingGroup end
+  session.changes[ratingGroup] = reservation or false
+  session.reservations[ratingGroup] = reservation
+end
+
+local function chargeConnectFee(session, ratingGroup)
+  if not session.connectFeeCharged[ratingGroup] then
+    session.connectFeeCharged[ratingGroup] = true
+    session.feesCharged[#session.feesCharged + 1] = ratingGroup
+  end
+end
+
+local function openReservations(session)
+  local count = 0
+  for _ in pairs(session.reservations) do count = count + 1 end
+  return count
+end
+
+local function writeSession(session, call, ending)
+  for _, ratingGroup in ipairs(session.changes) do
+    local reservation = session.changes[ratingGroup]
+    local member = ratingGroup .. ':' .. call.sid
+    if reservation then
+      redis.call('HSET', session.key, 'g:' .. ratingGroup, encodeReservation(reservation))
+      redis.call('ZADD', call.expiryKey, int(reservation.expiresAt + call.graceMs), member)
+    else
+      redis.call('HDEL', session.key, 'g:' .. ratingGroup)
+      redis.call('ZREM', call.expiryKey, member)
+    end
+  end
+  if ending then
+    redis.call('DEL', session.key)
+    return
+  end
+  for _, ratingGroup in ipairs(session.feesCharged) do redis.call('HSET', session.key, 'cf:' .. ratingGroup, '1') end
+  redis.call('HSET', session.key, 'dev', call.dev, 'cus', call.cus)
+  -- Held money must never vanish with a key, so a session with holds does not expire: the
+  -- sweep releases them. An idle session without holds lives as long as its answers.
+  if openReservations(session) > 0 then redis.call('PERSIST', session.key)
+  else redis.call('EXPIRE', session.key, call.ttlSeconds) end
+end
+
+-- Releases a reservation in full: its money hold, and its allowance holds with no usage.
+local function releaseReservation(state, session, ratingGroup, event)
+  local reservation = session.reservations[ratingGroup]
+  if not reservation then return 0, 0 end
+  state:release(reservation.money, reservation.capKeys)
+  state:settleAllowanceHolds(reservation.parts, 0)
+  setReservation(session, ratingGroup, nil)
+  event.ru, event.rm = int(reservation.units), int(reservation.money)
+  return reservation.units, reservation.money
+end
+
+-- Items ---------------------------------------------------------------------------------------
+
+local function priceOf(item, units, connectFee)
+  local flag = connectFee and '1' or '0'
+  local price = item.p[int(units) .. ':' .. flag]
+  if price == nil then return nil, { k = 'price', rg = item.rg, units = int(units), cf = flag } end
+  return tonumber(price)
+end
+
+-- Usage is paid from the allowance this rating group held, then from any other allowance
+-- still free, then with money. Money may overshoot the budget: what was used is charged.
+local function chargeUsage(state, session, call, item, reservation, event, out)
+  local fromHolds, heldParts = state:settleAllowanceHolds(reservation and reservation.parts, item.used)
+  local fromFree, freeParts = state:takeAllowance(item.rg, item.used - fromHolds, true, call.alim)
+  for _, part in ipairs(freeParts) do heldParts[#heldParts + 1] = part end
+  local moneyUnits = item.used - fromHolds - fromFree
+  event.used, event.au, event.ab = int(item.used), int(fromHolds + fromFree), encodeParts(heldParts)
+  out.cu = int(item.used)
+  if moneyUnits == 0 then return nil end
+  local price, need = priceOf(item, moneyUnits, not session.connectFeeCharged[item.rg])
+  if need then return need end
+  local overshoot = price - math.max(state:budget(), 0)
+  state:charge(price)
+  chargeConnectFee(session, item.rg)
+  event.mu, event.cm = int(moneyUnits), int(price)
+  if overshoot > 0 then event.os = int(overshoot) end
+  out.cm = int(price)
+  return nil
+end
+
+-- Money that a budget cannot fully cover buys the most whole increments it can: the service
+-- answers that budget question exactly, so no division ever happens here.
+local function moneyGrant(state, session, item, units)
+  local connectFee = not session.connectFeeCharged[item.rg]
+  local price, need = priceOf(item, units, connectFee)
+  if need then return nil, nil, need end
+  local budget = state:budget()
+  if price <= budget then return units, price end
+  if budget <= 0 then return 0, 0 end
+  local key = int(budget) .. ':' .. (connectFee and '1' or '0') .. ':' .. int(units)
+  local answer = item.b[key]
+  if answer == nil then
+    return nil, nil, { k = 'budget', rg = item.rg, budget = int(budget), cf = connectFee and '1' or '0', units = int(units) }
+  end
+  return tonumber(answer.u), tonumber(answer.m)
+end
+
+-- Allowance before money: grants from eligible buckets first, then holds money for the rest.
+local function grantUnits(state, session, call, item, event, out)
+  local fromAllowance, parts = state:takeAllowance(item.rg, item.req, false, call.alim)
+  local moneyUnits, money, need = 0, 0, nil
+  if item.req > fromAllowance then
+    moneyUnits, money, need = moneyGrant(state, session, item, item.req - fromAllowance)
+    if need then return need end
+  end
+  local granted = fromAllowance + moneyUnits
+  if granted == 0 then
+    out.r = Result.CREDIT_LIMIT_REACHED
+    return nil
+  end
+  local capKeys = state:hold(money)
+  setReservation(session, item.rg, {
+    units = granted, money = money, moneyUnits = moneyUnits, parts = parts,
+    expiresAt = call.now + call.validityMs, capKeys = capKeys,
+  })
+  local last = granted < item.req
+    or (state:allowanceLeft(item.rg, call.alim) == 0 and state:budget() < tonumber(item.min))
+  out.g, out.a, out.m, out.f = int(granted), int(fromAllowance), int(money), last and call.fua or 0
+  event.g, event.ga, event.gm, event.gb = int(granted), int(fromAllowance), int(money), encodeParts(parts)
+  return nil
+end
+
+local function newOut(ratingGroup)
+  return { rg = ratingGroup, r = Result.SUCCESS, g = '0', a = '0', m = '0', cu = '0', cm = '0', ru = '0', rm = '0', f = 0 }
+end
+
+-- One rating group of a Reserve or Commit: release the old money hold, charge the usage
+-- (settling the old allowance holds), then grant anew. Returns a NEED description or nil.
+local function processItem(state, session, call, item, outs, events)
+  local out, event = newOut(item.rg), { rg = item.rg }
+  outs[#outs + 1], events[#events + 1] = out, event
+  local reservation = session.reservations[item.rg]
+  if not item.rated then
+    -- No tariff prices this rating group: nothing is granted, and usage is kept on the
+    -- event, unpriced, for the offline path to see.
+    releaseReservation(state, session, item.rg, event)
+    if item.used > 0 then event.unrated = int(item.used) end
+    out.r = Result.RATING_FAILED
+    return nil
+  end
+  if reservation then state:release(reservation.money, reservation.capKeys) end
+  local need = chargeUsage(state, session, call, item, reservation, event, out)
+  if need then return need end
+  setReservation(session, item.rg, nil)
+  if item.req == 0 or call.final then return nil end
+  if state.suspended then
+    out.r = Result.SERVICE_DENIED
+    return nil
+  end
+  return grantUnits(state, session, call, item, event, out)
+end
+
+local function decodeItem(raw)
+  return {
+    rg = raw.rg, used = tonumber(raw.used or '0'), req = tonumber(raw.req or '0'),
+    rated = raw.rated, p = raw.p or {}, b = raw.b or {}, min = raw.min or '0',
+  }
+end
+
+-- The shared body of reserve.lua and commit.lua.
+local function runSessionCall(operation, call)
+  call.now, call.at = tonumber(call.now), tonumber(call.at)
+  call.validityMs, call.graceMs = tonumber(call.vms), tonumber(call.grace)
+  call.ttlSeconds, call.alim = tonumber(call.ttl), tonumber(call.alim)
+  local prefix = ARGV[1]
+  call.expiryKey = prefix .. 'exp'
+  local answersKey, orderKey = prefix .. 'sa:' .. call.sid, prefix .. 'so:' .. call.sid
+
+  local status, answer = lookupSessionAnswer(answersKey, call.rq, call.fp)
+  if status then return { status, answer } end
+  local state = State.new(prefix, call.cus, call.dev, call.now)
+  if not state or not state:loadDevice(call.day, call.mon) then return { Status.MOVED } end
+  local session = loadSession(prefix .. 's:' .. call.sid)
+  if session.device and session.device ~= call.dev then return { Status.MISMATCH } end
+
+  local outs, events = {}, {}
+  local ending = call.final or (operation == 'release' and #call.rgs == 0)
+  if operation == 'release' then
+    local groups = call.rgs
+    if #groups == 0 then
+      for ratingGroup in pairs(session.reservations) do groups[#groups + 1] = ratingGroup end
+      table.sort(groups)
+    end
+    for _, ratingGroup in ipairs(groups) do
+      local out, event = newOut(ratingGroup), { rg = ratingGroup }
+      local units, money = releaseReservation(state, session, ratingGroup, event)
+      out.ru, out.rm = int(units), int(money)
+      outs[#outs + 1], events[#events + 1] = out, event
+    end
+  else
+    for _, raw in ipairs(call.items) do
+      local need = processItem(state, session, call, decodeItem(raw), outs, events)
+      if need then return { Status.NEED, cjson.encode(need) } end
+    end
+  end
+  if ending then
+    for ratingGroup in pairs(session.reservations) do
+      local event = { rg = ratingGroup }
+      releaseReservation(state, session, ratingGroup, event)
+      events[#events + 1] = event
+    end
+  end
+  local result = Result.SUCCESS
+  if state.suspended and operation ~= 'release' then result = Result.SERVICE_DENIED end
+
+  -- After this point the script must succeed: everything below only writes.
+  state:apply()
+  writeSession(session, call, ending)
+  local balance, held = state:balanceAfter()
+  local streamId = appendEvent(KEYS[1], operation, {
+    sid = call.sid, rq = call.rq, dev = call.dev, cus = call.cus, at = int(call.at), now = int(call.now),
+    fin = ending and 1 or 0, items = events, bal = int(balance), held = int(held),
+  })
+  for _, event in ipairs(events) do
+    if event.os then
+      appendEvent(KEYS[1], 'overshoot', {
+        ref = streamId, sid = call.sid, rq = call.rq, dev = call.dev, cus = call.cus, rg = event.rg,
+        os = event.os, at = int(call.at), bal = int(balance),
+      })
+    end
+  end
+  answer = cjson.encode({ r = result, cur = state.currency, i = outs })
+  storeSessionAnswer(answersKey, orderKey, call.rq, call.fp, answer, tonumber(call.amax), call.ttlSeconds)
+  return { Status.OK, answer }
+end

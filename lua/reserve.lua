@@ -1,0 +1,26 @@
+--[[
+reserve: opens or extends a session and holds quota per rating group.
+
+KEYS[1]  the partition's event stream (<prefix>{p<n>}:events); every other key the script
+         touches shares its hash tag and is built from ARGV[1]
+ARGV[1]  the partition's key prefix, "<prefix>{p<n>}:"
+ARGV[2]  the call, JSON with every number as an integer string:
+         sid, rq (request number), fp (payload fingerprint), dev, cus, now and at (ms since
+         the epoch), vms (validity, ms), grace (ms), ttl (answers' life, s), amax (answers
+         kept), alim (allowance buckets looked at), day and mon (cap periods, customer's time
+         zone), fua (the Final-Unit-Action code for a last grant), final=false,
+         items = [{ rg, req (units), rated, p, b, min (micros) }]
+
+Returns { status, payload }: OK or REPLAY with the answer JSON, NEED with what to price,
+CONFLICT, TOO_OLD, MOVED or MISMATCH with nothing (see includes/codes.lua).
+
+Keeps: no overdraft (money is held only within the budget: wallet available narrowed by the
+device's caps); held = Σ reservations; allowance before money; the answer, the change and its
+event are written together or not at all.
+]]
+--@include codes
+--@include state
+--@include answers
+--@include session
+
+return runSessionCall('reserve', cjson.decode(ARGV[2]))

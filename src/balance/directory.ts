@@ -1,0 +1,46 @@
+// What the hot path needs from provisioning, projected into Redis so that charging never
+// waits for PostgreSQL: who owns a device, a customer's profile, and the catalog.
+import type { Cluster, Redis } from 'ioredis';
+import type { TariffDefinition } from '../rating/tariff.js';
+import type { KeySpace } from './keys.js';
+
+export interface CustomerProfile {
+  id: string;
+  currency: string;
+  timeZone: string;
+  tariffId: string | null;
+}
+
+export type RatingGroupUnit = 'bytes' | 'seconds' | 'events';
+
+export interface RatingGroup {
+  id: number;
+  name: string;
+  unit: RatingGroupUnit;
+}
+
+export class Directory {
+  constructor(
+    private readonly redis: Redis | Cluster,
+    private readonly keys: KeySpace,
+  ) {}
+
+  async ownerOf(deviceId: string): Promise<string | undefined> {
+    return (await this.redis.get(this.keys.deviceDirectory(deviceId))) ?? undefined;
+  }
+
+  async profile(customerId: string): Promise<CustomerProfile | undefined> {
+    const json = await this.redis.get(this.keys.customerDirectory(customerId));
+    return json === null ? undefined : (JSON.parse(json) as CustomerProfile);
+  }
+
+  async tariff(tariffId: string): Promise<TariffDefinition | undefined> {
+    const json = await this.redis.hget(this.keys.tariffs(), tariffId);
+    return json === null ? undefined : (JSON.parse(json) as TariffDefinition);
+  }
+
+  async ratingGroups(): Promise<RatingGroup[]> {
+    const all = await this.redis.hgetall(this.keys.ratingGroups());
+    return Object.values(all).map((json) => JSON.parse(json) as RatingGroup);
+  }
+}

@@ -1,0 +1,99 @@
+// The key layout. Every key of one customer shares the hash tag of the customer's partition,
+// `{p<n>}`, so each script touches one Redis Cluster slot; the partition's event stream has
+// the same tag, so a balance change and its event are written in the same call.
+//
+// <prefix>{p<n>}:w:<customer>          wallet hash: balance, held, credit (micros), currency
+// <prefix>{p<n>}:d:<device>            device hash: customer, status, capDay, capMonth
+// <prefix>{p<n>}:cap:<device>:d|m:<period>  money counted against a device's cap
+// <prefix>{p<n>}:a:<allowance>         allowance bucket hash: rg, total, used, held, from, until, device, priority
+// <prefix>{p<n>}:ai:<customer>:<rg>    buckets a rating group draws on, in order of use (zset)
+// <prefix>{p<n>}:ac:<customer>         every bucket of a customer (set)
+// <prefix>{p<n>}:s:<session>           session hash (see lua/includes/session.lua)
+// <prefix>{p<n>}:sa:<session>, so:<session>  stored answers of a session, and their order
+// <prefix>{p<n>}:ea:<event>, ta:<top-up>     stored answers of one-shot charges and top-ups
+// <prefix>{p<n>}:exp                   reservations by the time they expire (zset)
+// <prefix>{p<n>}:events                the partition's event stream
+// <prefix>dir:d:<device> → customer, <prefix>dir:c:<customer> → profile JSON: the directory
+// <prefix>catalog:tariffs, catalog:rating-groups: the catalog the hot path rates with (hashes)
+// <prefix>meta                         partition count, fixed at first start
+
+export class KeySpace {
+  constructor(
+    readonly prefix: string,
+    readonly partitionCount: number,
+  ) {}
+
+  /** FNV-1a over the customer id: stable across processes and releases. */
+  partitionOf(customerId: string): number {
+    let hash = 0x811c9dc5;
+    for (let index = 0; index < customerId.length; index++) {
+      hash ^= customerId.charCodeAt(index);
+      hash = Math.imul(hash, 0x01000193);
+    }
+    return (hash >>> 0) % this.partitionCount;
+  }
+
+  partitionPrefix(partition: number): string {
+    return `${this.prefix}{p${partition}}:`;
+  }
+
+  customerPrefix(customerId: string): string {
+    return this.partitionPrefix(this.partitionOf(customerId));
+  }
+
+  stream(partition: number): string {
+    return `${this.partitionPrefix(partition)}events`;
+  }
+
+  wallet(customerId: string): string {
+    return `${this.customerPrefix(customerId)}w:${customerId}`;
+  }
+
+  device(customerId: string, deviceId: string): string {
+    return `${this.customerPrefix(customerId)}d:${deviceId}`;
+  }
+
+  allowance(customerId: string, allowanceId: string): string {
+    return `${this.customerPrefix(customerId)}a:${allowanceId}`;
+  }
+
+  allowanceIndex(customerId: string, ratingGroup: number): string {
+    return `${this.customerPrefix(customerId)}ai:${customerId}:${ratingGroup}`;
+  }
+
+  customerAllowances(customerId: string): string {
+    return `${this.customerPrefix(customerId)}ac:${customerId}`;
+  }
+
+  session(customerId: string, sessionId: string): string {
+    return `${this.customerPrefix(customerId)}s:${sessionId}`;
+  }
+
+  expiryIndex(partition: number): string {
+    return `${this.partitionPrefix(partition)}exp`;
+  }
+
+  deviceDirectory(deviceId: string): string {
+    return `${this.prefix}dir:d:${deviceId}`;
+  }
+
+  customerDirectory(customerId: string): string {
+    return `${this.prefix}dir:c:${customerId}`;
+  }
+
+  tariffs(): string {
+    return `${this.prefix}catalog:tariffs`;
+  }
+
+  ratingGroups(): string {
+    return `${this.prefix}catalog:rating-groups`;
+  }
+
+  meta(): string {
+    return `${this.prefix}meta`;
+  }
+
+  invalidationChannel(): string {
+    return `${this.prefix}invalidate`;
+  }
+}

@@ -1,0 +1,206 @@
+// The charging use cases: read the request, resolve the device, rate, then apply atomically in
+// Redis. Transports call these with decoded messages and get plain answers or AppErrors back;
+// nothing here knows which transport called.
+import { createHash } from 'node:crypto';
+import type { BalanceStore, ScriptReply } from '../balance/balance-store.js';
+import { Result, ScriptStatus } from '../balance/codes.js';
+import { AppError } from '../errors.js';
+import { AMOUNT_MICROS_MAX, formatMicros } from '../money/amount.js';
+import type { CompiledRate } from '../rating/tariff.js';
+import type { CatalogCache, ResolvedDevice } from './catalog-cache.js';
+import type { Clock } from './clock.js';
+import { periodsAt } from './periods.js';
+import { answerNeed, newScriptItem, type Need, type ScriptItem } from './pricing.js';
+import * as requests from './requests.js';
+import {
+  emptyItem, FINAL_UNIT_ACTION_CODES, itemResult, resultName, walletView,
+  type ChargeResponse, type SessionResponse, type StoredSessionAnswer, type WalletView,
+} from './responses.js';
+
+export interface ChargingSettings {
+  validitySeconds: number;
+  expiryGraceSeconds: number;
+  quotaThresholdPercent: number;
+  idempotencyTtlSeconds: number;
+  sessionAnswersMax: number;
+  itemsPerRequestMax: number;
+  allowancesPerRatingGroupMax: number;
+}
+
+/**
+ * A NEED is answered by one more call; it only repeats when another request changed the same
+ * wallet in between, so a few attempts are plenty before the caller is asked to retry.
+ */
+const SCRIPT_ATTEMPTS_MAX = 8;
+
+export class ChargingService {
+  private readonly limits: requests.RequestLimits;
+
+  constructor(
+    private readonly store: BalanceStore,
+    private readonly catalog: CatalogCache,
+    private readonly clock: Clock,
+    private readonly settings: ChargingSettings,
+  ) {
+    this.limits = { itemsPerRequestMax: settings.itemsPerRequestMax, isRatingGroup: (group) => catalog.isRatingGroup(group) };
+  }
+
+  reserve(message: unknown): Promise<SessionResponse> {
+    return this.session(requests.parseReserve(message, this.limits, this.clock.nowMs()));
+  }
+
+  commit(message: unknown): Promise<SessionResponse> {
+    return this.session(requests.parseCommit(message, this.limits, this.clock.nowMs()));
+  }
+
+  release(message: unknown): Promise<SessionResponse> {
+    return this.session(requests.parseRelease(message, this.limits, this.clock.nowMs()));
+  }
+
+  async charge(message: unknown): Promise<ChargeResponse> {
+    const request = requests.parseCharge(message, this.limits, this.clock.nowMs());
+    const reply = await this.withOwner(request.deviceId, (device) => this.runCharge(request, device));
+    if (reply === undefined) {
+      return { event_id: request.eventId, result: resultName(Result.USER_UNKNOWN), charged_amount: formatMicros(0), charged_units: '0', allowance_units: '0', currency: '' };
+    }
+    const answer = JSON.parse(answerOf(reply, 'event_id')) as { r: number; cur: string; cu: string; cm: string; a: string };
+    return { event_id: request.eventId, result: resultName(answer.r), charged_amount: formatMicros(answer.cm), charged_units: answer.cu, allowance_units: answer.a, currency: answer.cur };
+  }
+
+  async topUp(message: unknown): Promise<{ top_up_id: string; customer_id: string; wallet: WalletView }> {
+    const request = requests.parseTopUp(message);
+    const reply = await this.store.topUp(request.customerId, {
+      tid: request.topUpId, fp: fingerprint(['top-up', request.customerId, request.amountMicros, request.currency]),
+      cus: request.customerId, amount: request.amountMicros.toString(), cur: request.currency,
+      now: String(this.clock.nowMs()), ttl: String(this.settings.idempotencyTtlSeconds),
+    });
+    if (reply.status === ScriptStatus.MOVED) throw new AppError('NOT_FOUND', `customer ${request.customerId} does not exist`, 'customer_id');
+    if (reply.status === ScriptStatus.CURRENCY) throw new AppError('CURRENCY_MISMATCH', `the wallet of ${request.customerId} is not in ${request.currency}`, 'currency');
+    if (reply.status === ScriptStatus.LIMIT) throw new AppError('BALANCE_LIMIT', `the balance would pass ${formatMicros(AMOUNT_MICROS_MAX)}`, 'amount');
+    const answer = JSON.parse(answerOf(reply, 'top_up_id')) as { bal: string; held: string; credit: string; cur: string };
+    return { top_up_id: request.topUpId, customer_id: request.customerId, wallet: walletView(answer.bal, answer.held, answer.credit, answer.cur) };
+  }
+
+  async getBalance(message: unknown) {
+    const owner = requests.parseGetBalance(message);
+    const deviceId = 'deviceId' in owner ? owner.deviceId : undefined;
+    const customerId = deviceId === undefined ? (owner as { customerId: string }).customerId : (await this.catalog.resolveDevice(deviceId))?.customerId;
+    const stored = customerId === undefined ? undefined : await this.store.readBalance(customerId);
+    if (customerId === undefined || stored === undefined) {
+      throw new AppError('NOT_FOUND', deviceId === undefined ? 'no such customer' : 'no such device', deviceId === undefined ? 'customer_id' : 'device_id');
+    }
+    const allowances = (Array.isArray(stored.a) ? stored.a : [])
+      .filter((bucket) => deviceId === undefined || bucket.device === '' || bucket.device === deviceId)
+      .sort((left, right) => left.id.localeCompare(right.id))
+      .map((bucket) => ({
+        allowance_id: bucket.id, rating_group: Number(bucket.rg), units_total: bucket.total, units_used: bucket.used, units_held: bucket.held,
+        valid_from: new Date(Number(bucket.from)).toISOString(), valid_until: new Date(Number(bucket.until)).toISOString(),
+        scope: bucket.device === '' ? 'ALLOWANCE_SCOPE_CUSTOMER' : 'ALLOWANCE_SCOPE_DEVICE', device_id: bucket.device, priority: Number(bucket.priority),
+      }));
+    return { customer_id: customerId, wallet: walletView(stored.bal, stored.held, stored.credit, stored.cur), allowances };
+  }
+
+  private async session(request: requests.SessionRequest): Promise<SessionResponse> {
+    const reply = await this.withOwner(request.deviceId, (device) => this.runSession(request, device));
+    if (reply === undefined) {
+      const groups = request.operation === 'release' ? request.ratingGroups : request.items.map((item) => item.ratingGroup);
+      return { session_id: request.sessionId, request_number: request.requestNumber, result: resultName(Result.USER_UNKNOWN), items: groups.map((group) => emptyItem(group, Result.USER_UNKNOWN)), currency: '' };
+    }
+    if (reply.status === ScriptStatus.TOO_OLD) {
+      throw new AppError('REQUEST_NUMBER_TOO_OLD', 'is older than the answers kept for this session', 'request_number');
+    }
+    if (reply.status === ScriptStatus.MISMATCH) {
+      throw new AppError('SESSION_DEVICE_MISMATCH', `session ${request.sessionId} belongs to another device`, 'device_id');
+    }
+    const answer = JSON.parse(answerOf(reply, 'request_number')) as StoredSessionAnswer;
+    const items = Array.isArray(answer.i) ? answer.i : [];
+    return {
+      session_id: request.sessionId, request_number: request.requestNumber, result: resultName(answer.r),
+      items: items.map((item) => itemResult(item, this.settings)), currency: answer.cur,
+    };
+  }
+
+  /**
+   * Runs a script for the device's customer. A MOVED answer means the cached owner is stale:
+   * resolve once more from Redis and run again. Undefined: the device is unknown.
+   */
+  private async withOwner(deviceId: string, run: (device: ResolvedDevice) => Promise<ScriptReply>): Promise<ScriptReply | undefined> {
+    for (const fresh of [false, true]) {
+      const device = await this.catalog.resolveDevice(deviceId, fresh);
+      if (device === undefined) return undefined;
+      const reply = await run(device);
+      if (reply.status !== ScriptStatus.MOVED) return reply;
+    }
+    return undefined;
+  }
+
+  private runSession(request: requests.SessionRequest, device: ResolvedDevice): Promise<ScriptReply> {
+    const rates = new Map<string, CompiledRate>();
+    const items = request.items.map((item) => {
+      const rate = device.tariff?.rates.get(item.ratingGroup);
+      if (rate !== undefined) rates.set(String(item.ratingGroup), rate);
+      return newScriptItem(item.ratingGroup, item.usedUnits, item.requestedUnits, rate);
+    });
+    const periods = periodsAt(device.profile.timeZone, request.eventTimeMs);
+    const call = {
+      sid: request.sessionId, rq: String(request.requestNumber), fp: sessionFingerprint(request),
+      dev: request.deviceId, cus: device.customerId, now: String(this.clock.nowMs()), at: String(request.eventTimeMs),
+      vms: String(this.settings.validitySeconds * 1000), grace: String(this.settings.expiryGraceSeconds * 1000),
+      ttl: String(this.settings.idempotencyTtlSeconds), amax: String(this.settings.sessionAnswersMax),
+      alim: String(this.settings.allowancesPerRatingGroupMax), day: periods.day, mon: periods.month,
+      fua: FINAL_UNIT_ACTION_CODES[device.tariff?.finalUnitAction ?? 'terminate'],
+      final: request.final, items, rgs: request.ratingGroups.map(String),
+    };
+    return this.runPriced(items, rates, () => this.store.session(request.operation, device.customerId, call));
+  }
+
+  private runCharge(request: requests.ChargeRequest, device: ResolvedDevice): Promise<ScriptReply> {
+    const rate = device.tariff?.rates.get(request.ratingGroup);
+    const item = newScriptItem(request.ratingGroup, request.units, 0n, rate);
+    const periods = periodsAt(device.profile.timeZone, request.eventTimeMs);
+    const call = {
+      eid: request.eventId,
+      fp: fingerprint(['charge', request.deviceId, request.ratingGroup, request.units, request.eventTimeGiven ? request.eventTimeMs : null, request.location ?? null]),
+      dev: request.deviceId, cus: device.customerId, now: String(this.clock.nowMs()), at: String(request.eventTimeMs),
+      ttl: String(this.settings.idempotencyTtlSeconds), alim: String(this.settings.allowancesPerRatingGroupMax),
+      day: periods.day, mon: periods.month, item,
+    };
+    const rates = new Map(rate === undefined ? [] : [[item.rg, rate]]);
+    return this.runPriced([item], rates, () => this.store.charge(device.customerId, call));
+  }
+
+  /** Calls the script, pricing what it asks for, until it answers something other than NEED. */
+  private async runPriced(items: ScriptItem[], rates: Map<string, CompiledRate>, run: () => Promise<ScriptReply>): Promise<ScriptReply> {
+    for (let attempt = 0; attempt < SCRIPT_ATTEMPTS_MAX; attempt++) {
+      const reply = await run();
+      if (reply.status !== ScriptStatus.NEED) return reply;
+      const need = JSON.parse(reply.payload!) as Need;
+      const item = items.find((candidate) => candidate.rg === String(need.rg));
+      const rate = rates.get(String(need.rg));
+      if (item === undefined || rate === undefined) throw new Error(`script asked to price unknown rating group ${need.rg}`);
+      answerNeed(item, rate, need);
+    }
+    throw new AppError('CONTENTION', 'the balance kept changing while the request was priced; retry it');
+  }
+}
+
+function answerOf(reply: ScriptReply, keyField: string): string {
+  if (reply.status === ScriptStatus.CONFLICT) {
+    throw new AppError('IDEMPOTENCY_CONFLICT', 'was already used with a different payload', keyField);
+  }
+  if (reply.status !== ScriptStatus.OK && reply.status !== ScriptStatus.REPLAY) throw new Error(`unexpected script status ${reply.status}`);
+  return reply.payload!;
+}
+
+/** A digest of everything a request asks for, so a retry with another payload is caught. */
+function sessionFingerprint(request: requests.SessionRequest): string {
+  return fingerprint([
+    request.operation, request.deviceId, request.eventTimeGiven ? request.eventTimeMs : null, request.location ?? null,
+    request.items.map((item) => [item.ratingGroup, item.usedUnits, item.requestedUnits]), request.final, request.ratingGroups,
+  ]);
+}
+
+function fingerprint(parts: unknown[]): string {
+  const text = JSON.stringify(parts, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+  return createHash('sha1').update(text).digest('base64url');
+}
