@@ -42,21 +42,28 @@ export function invalid(field: string, message: string): AppError {
 /** Any thrown value → AppError; what is not already one is a bug or a lost connection. */
 export function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
-  if (isConnectionError(error)) return new AppError('REDIS_UNAVAILABLE', 'Redis is unavailable');
+  if (!(error instanceof Error)) return new AppError('INTERNAL', 'internal error');
+  if (isRedisConnectionError(error)) return new AppError('REDIS_UNAVAILABLE', 'Redis is unavailable');
+  if (isDatabaseConnectionError(error)) return new AppError('DATABASE_UNAVAILABLE', 'PostgreSQL is unavailable');
   return new AppError('INTERNAL', 'internal error');
 }
 
-function isConnectionError(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const name = error.name;
+/** ioredis rejects commands with its own messages when it has no usable connection. */
+function isRedisConnectionError(error: Error): boolean {
+  return (
+    error.name === 'MaxRetriesPerRequestError' ||
+    error.name === 'ClusterAllFailedError' ||
+    error.message === 'Connection is closed.' ||
+    /Stream isn't writeable|enableOfflineQueue|Command timed out|max retries per request|Failed to refresh slots cache|Cluster isn't ready/.test(error.message)
+  );
+}
+
+/** node-postgres passes socket errors through, and PostgreSQL says it is shutting down by SQLSTATE. */
+function isDatabaseConnectionError(error: Error): boolean {
   const code = (error as { code?: unknown }).code;
   return (
-    name === 'MaxRetriesPerRequestError' ||
-    error.message === 'Connection is closed.' ||
-    /Stream isn't writeable|enableOfflineQueue|ClusterAllFailedError|Failed to refresh slots cache/.test(error.message) ||
-    code === 'ECONNREFUSED' ||
-    code === 'ECONNRESET' ||
-    code === 'ETIMEDOUT' ||
-    name === 'ClusterAllFailedError'
+    code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ETIMEDOUT' || code === 'EPIPE' ||
+    code === '57P01' || code === '57P02' || code === '57P03' ||
+    /Connection terminated|timeout exceeded when trying to connect/.test(error.message)
   );
 }

@@ -1,17 +1,15 @@
 // Loads lua/*.lua, inlines their `--@include name` lines from lua/includes/, and defines each
 // as an ioredis command, which runs EVALSHA and falls back to EVAL after a Redis restart.
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { Cluster, Redis } from 'ioredis';
-
-const LUA_DIRECTORY = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'lua');
+import { projectPath } from '../paths.js';
 
 export const SCRIPT_NAMES = ['reserve', 'commit', 'release', 'charge', 'top-up', 'expire', 'balance'] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
 /** The script's source with its includes inlined, each at most once. */
-export function loadScript(name: string, directory = luaDirectory()): string {
+export function loadScript(name: string, directory = projectPath('lua')): string {
   const included = new Set<string>();
   const expand = (source: string): string =>
     source.replace(/^--@include (\S+)$/gm, (_line, include: string) => {
@@ -20,12 +18,6 @@ export function loadScript(name: string, directory = luaDirectory()): string {
       return expand(readFileSync(join(directory, 'includes', `${include}.lua`), 'utf8'));
     });
   return expand(readFileSync(join(directory, `${name}.lua`), 'utf8'));
-}
-
-/** The lua folder, from src/balance or from its compiled copy in dist/src/balance. */
-function luaDirectory(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  return here.includes(`${join('dist', 'src')}`) ? LUA_DIRECTORY : join(here, '..', '..', 'lua');
 }
 
 export type ScriptCaller = (name: ScriptName, key: string, ...args: string[]) => Promise<unknown>;

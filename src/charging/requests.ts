@@ -67,6 +67,13 @@ function sessionHeader(body: read.Fields, nowMs: number) {
   };
 }
 
+/** A reserve must ask for something; a commit may ask for nothing more. */
+function requestedUnits(value: unknown, field: string, optional: boolean): bigint {
+  const units = read.units(value, field, false);
+  if (units === 0n && !optional) throw invalid(field, 'must be at least 1');
+  return units;
+}
+
 function sessionItems(body: read.Fields, limits: RequestLimits, withUsage: boolean): SessionItem[] {
   const seen = new Set<number>();
   return read.list(body.items, 'items', limits.itemsPerRequestMax, 1).map((raw, index) => {
@@ -78,7 +85,7 @@ function sessionItems(body: read.Fields, limits: RequestLimits, withUsage: boole
     return {
       ratingGroup: group,
       usedUnits: withUsage ? read.units(item.used_units, `${field}.used_units`, false) : 0n,
-      requestedUnits: read.units(item.requested_units, `${field}.requested_units`, !withUsage),
+      requestedUnits: requestedUnits(item.requested_units, `${field}.requested_units`, withUsage),
     };
   });
 }

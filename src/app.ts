@@ -1,0 +1,119 @@
+// The composition root for a running service, given its connections: migrations, projection,
+// caches, use cases, the expiry sweep and both servers. main.ts adds the process around it
+// (configuration, private Redis and PostgreSQL, signals); tests start it with an injected clock.
+import type * as grpc from '@grpc/grpc-js';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { Cluster, Redis } from 'ioredis';
+import type pg from 'pg';
+import { pino, type Logger } from 'pino';
+import { BalanceStore } from './balance/balance-store.js';
+import { Directory } from './balance/directory.js';
+import { KeySpace } from './balance/keys.js';
+import { Projection } from './balance/projection.js';
+import { CatalogCache } from './charging/catalog-cache.js';
+import { ChargingService } from './charging/charging-service.js';
+import { systemClock, type Clock } from './charging/clock.js';
+import { ExpirySweeper } from './charging/expiry-sweeper.js';
+import { ConfigError, type Config } from './config.js';
+import { migrate } from './db/database.js';
+import { bindGrpcServer, createGrpcServer } from './grpc/server.js';
+import { createHttpServer } from './http/server.js';
+import { ProvisioningService } from './provisioning/provisioning-service.js';
+
+export interface AppDependencies {
+  config: Config;
+  redis: Redis | Cluster;
+  pool: pg.Pool;
+  clock?: Clock;
+  logger?: Logger;
+  /** Tests drive the sweep themselves with sweepOnce(). */
+  startSweeper?: boolean;
+  benchNoopEnabled?: boolean;
+}
+
+export interface App {
+  charging: ChargingService;
+  provisioning: ProvisioningService;
+  catalog: CatalogCache;
+  store: BalanceStore;
+  sweeper: ExpirySweeper;
+  keys: KeySpace;
+  grpcPort: number;
+  httpPort: number;
+  close(): Promise<void>;
+}
+
+export async function startApp(dependencies: AppDependencies): Promise<App> {
+  const { config, redis, pool } = dependencies;
+  const clock = dependencies.clock ?? systemClock;
+  const log = dependencies.logger ?? pino({ level: config.logLevel });
+  await migrate(pool, config.databaseSchema);
+  const keys = new KeySpace(config.redisKeyPrefix, config.partitionCount);
+  const projection = new Projection(redis, keys);
+  const claimed = await projection.claimPartitionCount(config.partitionCount);
+  if (claimed !== config.partitionCount) {
+    throw new ConfigError(`PARTITION_COUNT: this keyspace was created with ${claimed} partitions; it cannot change to ${config.partitionCount}`);
+  }
+  const provisioning = new ProvisioningService(pool, projection, { allowancesPerRatingGroupMax: config.allowancesPerRatingGroupMax });
+  if (!(await projection.isProjected())) log.info({ rows: await provisioning.projectAll() }, 'catalog projected into Redis');
+  const catalog = new CatalogCache(new Directory(redis, keys), config.deviceCacheMax);
+  await catalog.loadRatingGroups();
+  const subscriber = await subscribeInvalidations(redis, keys, catalog, log);
+  const store = new BalanceStore(redis, keys);
+  const charging = new ChargingService(store, catalog, clock, config);
+  const sweeper = new ExpirySweeper(store, clock, {
+    partitionCount: config.partitionCount, batchMax: config.sweepBatchMax, intervalMs: config.sweepIntervalMs, sessionTtlSeconds: config.idempotencyTtlSeconds,
+  }, (error) => log.warn({ err: error }, 'expiry sweep failed; it runs again'));
+  if (dependencies.startSweeper ?? true) sweeper.start();
+
+  const benchNoopEnabled = dependencies.benchNoopEnabled ?? false;
+  const grpcServer = createGrpcServer(charging, log, { benchNoopEnabled });
+  const grpcPort = await bindGrpcServer(grpcServer, config.grpcHost, config.grpcPort);
+  const http = createHttpServer(charging, provisioning, log as FastifyBaseLogger, {
+    bodyBytesMax: config.bodyBytesMax, adminToken: config.adminToken, benchNoopEnabled, health: () => health(redis, pool),
+  });
+  await http.listen({ host: config.httpHost, port: config.httpPort });
+  const httpPort = (http.server.address() as { port: number }).port;
+
+  const close = async () => {
+    await Promise.all([shutdownGrpc(grpcServer), closeHttp(http)]);
+    await sweeper.stop();
+    subscriber.disconnect();
+  };
+  return { charging, provisioning, catalog, store, sweeper, keys, grpcPort, httpPort, close };
+}
+
+/** Cached copies are dropped on a message, and all of them when the subscription reconnects. */
+async function subscribeInvalidations(redis: Redis | Cluster, keys: KeySpace, catalog: CatalogCache, log: Logger): Promise<Redis | Cluster> {
+  // The subscription may queue its SUBSCRIBE until connected; charging commands never queue.
+  const subscriber = 'isCluster' in redis && redis.isCluster
+    ? (redis as Cluster).duplicate(undefined, { enableOfflineQueue: true })
+    : (redis as Redis).duplicate({ enableOfflineQueue: true });
+  subscriber.on('error', () => undefined);
+  subscriber.on('message', (_channel: string, message: string) => {
+    catalog.invalidate(message).catch((error: unknown) => log.warn({ err: error }, 'cache invalidation failed'));
+  });
+  let connectedBefore = false;
+  subscriber.on('ready', () => {
+    if (connectedBefore) void catalog.invalidate('*').catch(() => undefined);
+    connectedBefore = true;
+  });
+  await subscriber.subscribe(keys.invalidationChannel());
+  return subscriber;
+}
+
+async function health(redis: Redis | Cluster, pool: pg.Pool): Promise<Record<string, boolean>> {
+  const [redisUp, databaseUp] = await Promise.all([
+    redis.ping().then(() => true, () => false),
+    pool.query('SELECT 1').then(() => true, () => false),
+  ]);
+  return { redis: redisUp, postgres: databaseUp };
+}
+
+function shutdownGrpc(server: grpc.Server): Promise<void> {
+  return new Promise((resolve) => server.tryShutdown(() => resolve()));
+}
+
+async function closeHttp(http: FastifyInstance): Promise<void> {
+  await http.close();
+}

@@ -1,0 +1,73 @@
+// The gateway-facing gRPC transport: decode → use case → encode. Business outcomes travel in
+// the response; an AppError becomes its catalogued status, with the message naming the field
+// and the code in the `io-error-code` trailer. Nothing internal is ever sent.
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import type { Logger } from 'pino';
+import type { ChargingService } from '../charging/charging-service.js';
+import { errorCatalogue, toAppError } from '../errors.js';
+import { projectPath } from '../paths.js';
+
+const LOADER_OPTIONS: protoLoader.Options = {
+  keepCase: true,
+  longs: String,
+  enums: String,
+  defaults: false,
+  oneofs: true,
+  includeDirs: [projectPath('proto')],
+};
+
+export function loadProtos(): grpc.GrpcObject {
+  const definition = protoLoader.loadSync(['iobilling/charging/v1/charging.proto', 'iobilling/bench/v1/bench.proto'], LOADER_OPTIONS);
+  return grpc.loadPackageDefinition(definition);
+}
+
+export function serviceDefinition(protos: grpc.GrpcObject, path: string): grpc.ServiceDefinition {
+  const service = path.split('.').reduce<unknown>((node, name) => (node as Record<string, unknown>)[name], protos) as grpc.ServiceClientConstructor;
+  return service.service;
+}
+
+export interface GrpcServerOptions {
+  benchNoopEnabled: boolean;
+}
+
+export function createGrpcServer(charging: ChargingService, log: Logger, options: GrpcServerOptions): grpc.Server {
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 });
+  const protos = loadProtos();
+  const unary = <Response>(handler: (message: unknown) => Promise<Response>): grpc.handleUnaryCall<unknown, Response> =>
+    (call, callback) => {
+      handler(call.request).then(
+        (response) => callback(null, response),
+        (error: unknown) => callback(toServiceError(error, log)),
+      );
+    };
+  server.addService(serviceDefinition(protos, 'iobilling.charging.v1.ChargingService'), {
+    Reserve: unary((message) => charging.reserve(message)),
+    Commit: unary((message) => charging.commit(message)),
+    Release: unary((message) => charging.release(message)),
+    Charge: unary((message) => charging.charge(message)),
+    GetBalance: unary((message) => charging.getBalance(message)),
+    TopUp: unary((message) => charging.topUp(message)),
+  });
+  if (options.benchNoopEnabled) {
+    server.addService(serviceDefinition(protos, 'iobilling.bench.v1.BenchService'), {
+      Noop: (call: grpc.ServerUnaryCall<{ payload?: string }, unknown>, callback: grpc.sendUnaryData<unknown>) => callback(null, { payload: call.request.payload ?? '' }),
+    });
+  }
+  return server;
+}
+
+function toServiceError(error: unknown, log: Logger): Partial<grpc.ServiceError> {
+  const appError = toAppError(error);
+  if (appError.code === 'INTERNAL') log.error({ err: error }, 'gRPC handler failed');
+  const metadata = new grpc.Metadata();
+  metadata.set('io-error-code', appError.code);
+  if (appError.field !== undefined) metadata.set('io-error-field', appError.field);
+  return { code: errorCatalogue[appError.code].grpc, details: appError.message, metadata };
+}
+
+export function bindGrpcServer(server: grpc.Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, boundPort) => (error ? reject(error) : resolve(boundPort)));
+  });
+}

@@ -1,0 +1,105 @@
+// The HTTP transport: the charging API mirrored as JSON (proto3 JSON mapping, proto field
+// names on output, either spelling on input), the operator's admin API and a health check.
+// Errors leave as { "error": { "code", "message", "field" } } with the catalogued status.
+import { timingSafeEqual } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { ChargingService } from '../charging/charging-service.js';
+import { AppError, errorCatalogue, toAppError } from '../errors.js';
+import type { ProvisioningService } from '../provisioning/provisioning-service.js';
+import { snakeCaseKeys } from './json-names.js';
+
+export interface HttpServerOptions {
+  bodyBytesMax: number;
+  adminToken: string | undefined;
+  benchNoopEnabled: boolean;
+  /** Answers /healthz: true when Redis and PostgreSQL answer. */
+  health: () => Promise<Record<string, boolean>>;
+}
+
+export function createHttpServer(charging: ChargingService, provisioning: ProvisioningService, log: FastifyBaseLogger, options: HttpServerOptions): FastifyInstance {
+  // Fastify logs every request at info; charging is too hot for that, so its logger starts at warn.
+  const app = Fastify({ loggerInstance: log.child({}, { level: 'warn' }), bodyLimit: options.bodyBytesMax, return503OnClosing: true });
+  app.setErrorHandler((error, _request, reply) => sendError(reply, fromFastifyError(error as FastifyError), log, error));
+  app.setNotFoundHandler((request, reply) => sendError(reply, new AppError('NOT_FOUND', `no route ${request.method} ${request.url}`), log));
+  if (options.adminToken !== undefined) app.addHook('onRequest', bearerCheck(options.adminToken));
+
+  app.get('/healthz', async (_request, reply) => {
+    const checks = await options.health();
+    return reply.status(Object.values(checks).every(Boolean) ? 200 : 503).send(checks);
+  });
+  if (options.benchNoopEnabled) app.post('/bench/noop', async () => ({ ok: true }));
+
+  registerCharging(app, charging);
+  registerProvisioning(app, provisioning);
+  return app;
+}
+
+type Params = Record<string, string>;
+
+function registerCharging(app: FastifyInstance, charging: ChargingService): void {
+  const body = (request: FastifyRequest) => snakeCaseKeys(request.body);
+  app.post('/v1/charging/reserve', (request) => charging.reserve(body(request)));
+  app.post('/v1/charging/commit', (request) => charging.commit(body(request)));
+  app.post('/v1/charging/release', (request) => charging.release(body(request)));
+  app.post('/v1/charging/charge', (request) => charging.charge(body(request)));
+  app.post('/v1/top-ups', (request) => charging.topUp(body(request)));
+  app.get<{ Params: Params }>('/v1/balances/customers/:id', (request) => charging.getBalance({ customer_id: request.params.id }));
+  app.get<{ Params: Params }>('/v1/balances/devices/:id', (request) => charging.getBalance({ device_id: request.params.id }));
+}
+
+function registerProvisioning(app: FastifyInstance, provisioning: ProvisioningService): void {
+  app.put<{ Params: Params }>('/v1/rating-groups/:id', (request) => provisioning.putRatingGroup(request.params.id, request.body));
+  app.get('/v1/rating-groups', async () => ({ items: await provisioning.listRatingGroups() }));
+  app.put<{ Params: Params }>('/v1/tariffs/:id', (request) => provisioning.putTariff(request.params.id, request.body));
+  app.get<{ Params: Params }>('/v1/tariffs/:id', (request) => provisioning.getTariff(request.params.id));
+  app.get('/v1/tariffs', async () => ({ items: await provisioning.listTariffs() }));
+  app.put<{ Params: Params }>('/v1/customers/:id', (request) => provisioning.putCustomer(request.params.id, request.body));
+  app.get<{ Params: Params }>('/v1/customers/:id', (request) => provisioning.getCustomer(request.params.id));
+  app.get('/v1/customers', (request) => provisioning.listCustomers(request.query));
+  app.get<{ Params: Params }>('/v1/customers/:id/devices', (request) => provisioning.listDevices(request.params.id, request.query));
+  app.post<{ Params: Params }>('/v1/customers/:id/allowances', async (request, reply) => {
+    const { created, allowance } = await provisioning.createAllowance(request.params.id, request.body);
+    return reply.status(created ? 201 : 200).send(allowance);
+  });
+  app.get<{ Params: Params }>('/v1/customers/:id/allowances', async (request) => ({ items: await provisioning.listAllowances(request.params.id) }));
+  app.put<{ Params: Params }>('/v1/devices/:id', (request) => provisioning.putDevice(request.params.id, request.body));
+  app.get<{ Params: Params }>('/v1/devices/:id', (request) => provisioning.getDevice(request.params.id));
+  app.post<{ Params: Params }>('/v1/devices/:id/suspend', (request) => provisioning.setDeviceStatus(request.params.id, 'suspended'));
+  app.post<{ Params: Params }>('/v1/devices/:id/resume', (request) => provisioning.setDeviceStatus(request.params.id, 'active'));
+}
+
+function bearerCheck(token: string) {
+  const expected = Buffer.from(`Bearer ${token}`);
+  return async (request: FastifyRequest) => {
+    if (!request.url.startsWith('/v1/')) return;
+    const given = Buffer.from(request.headers.authorization ?? '');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      throw new AppError('UNAUTHENTICATED', 'send the admin token as "Authorization: Bearer <token>"', 'authorization');
+    }
+  };
+}
+
+/** Fastify's own errors (body parsing, limits) mapped onto the catalogue. */
+function fromFastifyError(error: FastifyError | AppError): AppError {
+  if (error instanceof AppError) return error;
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new AppError('PAYLOAD_TOO_LARGE', 'the body is larger than BODY_BYTES_MAX', 'body');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new AppError('UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json', 'content-type');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new AppError('INVALID_ARGUMENT', 'is empty', 'body');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new AppError('INVALID_ARGUMENT', 'is not valid JSON', 'body');
+  }
+  if (error instanceof SyntaxError || (error.statusCode === 400 && /JSON/i.test(error.message))) {
+    return new AppError('INVALID_ARGUMENT', 'is not valid JSON', 'body');
+  }
+  return toAppError(error);
+}
+
+function sendError(reply: FastifyReply, error: AppError, log: FastifyBaseLogger, cause?: unknown): FastifyReply {
+  if (error.code === 'INTERNAL') log.error({ err: cause ?? error }, 'HTTP handler failed');
+  const body = { error: { code: error.code, message: error.message, ...(error.field === undefined ? {} : { field: error.field }) } };
+  return reply.status(errorCatalogue[error.code].http).send(body);
+}

@@ -1,0 +1,63 @@
+// The service process. With nothing configured it starts its own Redis (append-only file on)
+// and an embedded PostgreSQL under DATA_DIR, so `npm start` works on a bare machine; with
+// REDIS_URL / REDIS_CLUSTER_NODES / DATABASE_URL it uses those instead.
+import { join, resolve } from 'node:path';
+import { pino } from 'pino';
+import { startApp } from './app.js';
+import { connectRedis, whenReady, type RedisTarget } from './balance/redis-connection.js';
+import { loadConfig, type Config } from './config.js';
+import { createPool } from './db/database.js';
+import { startEmbeddedPostgres } from './infra/embedded-postgres.js';
+import { startRedisServer } from './infra/redis-server.js';
+
+type Cleanup = () => Promise<void>;
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = pino({ level: config.logLevel });
+  const cleanups: Cleanup[] = [];
+  const redisTarget = await redisTargetFor(config, cleanups, log);
+  const databaseUrl = await databaseUrlFor(config, cleanups, log);
+  const redis = connectRedis(redisTarget);
+  redis.on('error', (error: Error) => log.warn({ err: error.message }, 'Redis connection error; reconnecting'));
+  await whenReady(redis);
+  const pool = createPool(databaseUrl, config.databaseSchema);
+  const app = await startApp({ config, redis, pool, logger: log, benchNoopEnabled: process.env['BENCH_NOOP_ENABLED'] === 'true' });
+  log.info({ grpc: `${config.grpcHost}:${app.grpcPort}`, http: `http://${config.httpHost}:${app.httpPort}` }, 'Io Billing is listening');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    await app.close();
+    redis.disconnect();
+    await pool.end();
+    for (const cleanup of cleanups.reverse()) await cleanup();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+async function redisTargetFor(config: Config, cleanups: Cleanup[], log: pino.Logger): Promise<RedisTarget> {
+  if (config.redisClusterNodes !== undefined) return { clusterNodes: config.redisClusterNodes };
+  if (config.redisUrl !== undefined) return { url: config.redisUrl };
+  const server = await startRedisServer({ directory: resolve(join(config.dataDirectory, 'redis')), appendOnly: true, appendFsync: 'always' });
+  cleanups.push(() => server.stop());
+  log.info({ url: server.url }, 'started a private redis-server (no REDIS_URL given)');
+  return { url: server.url };
+}
+
+async function databaseUrlFor(config: Config, cleanups: Cleanup[], log: pino.Logger): Promise<string> {
+  if (config.databaseUrl !== undefined) return config.databaseUrl;
+  const server = await startEmbeddedPostgres({ directory: resolve(join(config.dataDirectory, 'postgres')) });
+  cleanups.push(() => server.stop());
+  log.info('started an embedded PostgreSQL (no DATABASE_URL given)');
+  return server.url;
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? `${error.name}: ${error.message}` : error);
+  process.exit(1);
+});

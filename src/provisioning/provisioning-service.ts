@@ -1,0 +1,305 @@
+// The operator's side of the catalog: rating groups, tariffs, customers, devices and
+// allowances. PostgreSQL is the system of record; each change is written there first and then
+// projected into Redis, so a failed projection is mended by repeating the same request.
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import type { Projection } from '../balance/projection.js';
+import { SqlState } from '../db/database.js';
+import { AppError, invalid } from '../errors.js';
+import { parseAmount } from '../money/amount.js';
+import type { TariffDefinition } from '../rating/tariff.js';
+import * as schemas from './schemas.js';
+import * as views from './views.js';
+
+export interface ProvisioningSettings {
+  allowancesPerRatingGroupMax: number;
+}
+
+const PROJECTION_BATCH = 1000;
+
+export class ProvisioningService {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly projection: Projection,
+    private readonly settings: ProvisioningSettings,
+  ) {}
+
+  async putRatingGroup(idText: string, body: unknown): Promise<views.RatingGroupView> {
+    const id = schemas.parseWith(schemas.tariffBody.shape.rates.element.shape.rating_group, Number(idText), 'id');
+    const input = schemas.parseWith(schemas.ratingGroupBody, body);
+    const { rows } = await this.pool.query<views.RatingGroupRow>(
+      `INSERT INTO rating_groups (id, name, unit) VALUES ($1, $2, $3)
+       ON CONFLICT (id) DO UPDATE SET name = excluded.name, unit = excluded.unit, updated_at = now()
+       RETURNING *`, [id, input.name, input.unit]);
+    await this.projection.ratingGroup({ id, name: input.name, unit: input.unit });
+    return views.ratingGroup(rows[0]!);
+  }
+
+  async listRatingGroups(): Promise<views.RatingGroupView[]> {
+    const { rows } = await this.pool.query<views.RatingGroupRow>('SELECT * FROM rating_groups ORDER BY id');
+    return rows.map(views.ratingGroup);
+  }
+
+  async putTariff(idText: string, body: unknown): Promise<views.TariffView> {
+    const id = schemas.parseWith(schemas.pathId, idText, 'id');
+    const input = schemas.parseWith(schemas.tariffBody, body);
+    await this.requireRatingGroups(input.rates.map((rate) => rate.rating_group));
+    const seen = new Set<number>();
+    input.rates.forEach((rate, index) => {
+      if (seen.has(rate.rating_group)) throw invalid(`rates[${index}].rating_group`, `rating group ${rate.rating_group} appears twice`);
+      seen.add(rate.rating_group);
+    });
+    const definition: TariffDefinition = {
+      id, name: input.name, currency: input.currency, rounding: input.rounding, finalUnitAction: input.final_unit_action,
+      rates: input.rates.map((rate) => ({
+        ratingGroup: rate.rating_group, price: rate.price, perUnits: rate.per_units, incrementUnits: rate.increment_units, connectFee: rate.connect_fee,
+      })),
+    };
+    const row = await this.transaction(async (client) => {
+      const inUse = await client.query('SELECT 1 FROM customers WHERE tariff_id = $1 AND currency <> $2 LIMIT 1', [id, input.currency]);
+      if (inUse.rowCount) throw new AppError('CONFLICT', 'customers in another currency use this tariff', 'currency');
+      const { rows } = await client.query<views.TariffRow>(
+        `INSERT INTO tariffs (id, name, currency, definition) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, currency = excluded.currency, definition = excluded.definition,
+           version = tariffs.version + 1, updated_at = now()
+         RETURNING *`, [id, input.name, input.currency, JSON.stringify(definition)]);
+      return rows[0]!;
+    });
+    await this.projection.tariff(definition);
+    return views.tariff(row);
+  }
+
+  async getTariff(idText: string): Promise<views.TariffView> {
+    const { rows } = await this.pool.query<views.TariffRow>('SELECT * FROM tariffs WHERE id = $1', [idText]);
+    if (!rows[0]) throw new AppError('NOT_FOUND', `tariff ${idText} does not exist`, 'id');
+    return views.tariff(rows[0]);
+  }
+
+  async listTariffs(): Promise<views.TariffView[]> {
+    const { rows } = await this.pool.query<views.TariffRow>('SELECT * FROM tariffs ORDER BY id LIMIT $1', [schemas.PAGE_SIZE_MAX]);
+    return rows.map(views.tariff);
+  }
+
+  async putCustomer(idText: string, body: unknown): Promise<views.CustomerView> {
+    const id = schemas.parseWith(schemas.pathId, idText, 'id');
+    const input = schemas.parseWith(schemas.customerBody, body);
+    const creditLimitMicros = micros(input.credit_limit)!;
+    const row = await this.transaction(async (client) => {
+      const existing = await client.query<{ currency: string }>('SELECT currency FROM customers WHERE id = $1 FOR UPDATE', [id]);
+      if (existing.rows[0] && existing.rows[0].currency !== input.currency) {
+        throw new AppError('CONFLICT', `the wallet of customer ${id} is in ${existing.rows[0].currency}; a currency cannot change`, 'currency');
+      }
+      if (input.tariff_id !== null) await this.requireTariffCurrency(client, input.tariff_id, input.currency);
+      const { rows } = await client.query<views.CustomerRow>(
+        `INSERT INTO customers (id, name, currency, time_zone, tariff_id, credit_limit_micros) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, time_zone = excluded.time_zone, tariff_id = excluded.tariff_id,
+           credit_limit_micros = excluded.credit_limit_micros, updated_at = now()
+         RETURNING *`, [id, input.name, input.currency, input.time_zone, input.tariff_id, creditLimitMicros.toString()]);
+      return rows[0]!;
+    });
+    await this.projectCustomer(row);
+    return views.customer(row);
+  }
+
+  async getCustomer(idText: string): Promise<views.CustomerView> {
+    return views.customer(await this.customerRow(idText));
+  }
+
+  async listCustomers(query: unknown): Promise<views.Page<views.CustomerView>> {
+    const page = schemas.parseWith(schemas.pageQuery, query);
+    const { rows } = await this.pool.query<views.CustomerRow>(
+      'SELECT * FROM customers WHERE id > $1 ORDER BY id LIMIT $2', [page.after ?? '', page.limit]);
+    return views.page(rows.map(views.customer), page.limit);
+  }
+
+  async putDevice(idText: string, body: unknown): Promise<views.DeviceView> {
+    const id = schemas.parseWith(schemas.pathId, idText, 'id');
+    const input = schemas.parseWith(schemas.deviceBody, body);
+    const row = await this.transaction(async (client) => {
+      const existing = await client.query<{ customer_id: string }>('SELECT customer_id FROM devices WHERE id = $1 FOR UPDATE', [id]);
+      if (existing.rows[0] && existing.rows[0].customer_id !== input.customer_id) {
+        throw new AppError('CONFLICT', `device ${id} belongs to customer ${existing.rows[0].customer_id}`, 'customer_id');
+      }
+      const { rows } = await client.query<views.DeviceRow>(
+        `INSERT INTO devices (id, customer_id, status, daily_cap_micros, monthly_cap_micros) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (id) DO UPDATE SET status = excluded.status, daily_cap_micros = excluded.daily_cap_micros,
+           monthly_cap_micros = excluded.monthly_cap_micros, updated_at = now()
+         RETURNING *`, [id, input.customer_id, input.status, micros(input.daily_cap)?.toString() ?? null, micros(input.monthly_cap)?.toString() ?? null])
+        .catch(foreignKey('customer_id', `customer ${input.customer_id} does not exist`));
+      return rows[0]!;
+    });
+    await this.projectDevice(row);
+    return views.device(row);
+  }
+
+  async getDevice(idText: string): Promise<views.DeviceView> {
+    const { rows } = await this.pool.query<views.DeviceRow>('SELECT * FROM devices WHERE id = $1', [idText]);
+    if (!rows[0]) throw new AppError('NOT_FOUND', `device ${idText} does not exist`, 'id');
+    return views.device(rows[0]);
+  }
+
+  async listDevices(customerId: string, query: unknown): Promise<views.Page<views.DeviceView>> {
+    await this.customerRow(customerId);
+    const page = schemas.parseWith(schemas.pageQuery, query);
+    const { rows } = await this.pool.query<views.DeviceRow>(
+      'SELECT * FROM devices WHERE customer_id = $1 AND id > $2 ORDER BY id LIMIT $3', [customerId, page.after ?? '', page.limit]);
+    return views.page(rows.map(views.device), page.limit);
+  }
+
+  /** Suspension takes effect on the device's next request: the scripts read the status. */
+  async setDeviceStatus(idText: string, status: 'active' | 'suspended'): Promise<views.DeviceView> {
+    const { rows } = await this.pool.query<views.DeviceRow>(
+      'UPDATE devices SET status = $2, updated_at = now() WHERE id = $1 RETURNING *', [idText, status]);
+    if (!rows[0]) throw new AppError('NOT_FOUND', `device ${idText} does not exist`, 'id');
+    await this.projectDevice(rows[0]);
+    return views.device(rows[0]);
+  }
+
+  async createAllowance(customerId: string, body: unknown): Promise<{ created: boolean; allowance: views.AllowanceView }> {
+    const input = schemas.parseWith(schemas.allowanceBody, body);
+    const validFrom = new Date(input.valid_from);
+    const validUntil = new Date(input.valid_until);
+    if (validUntil <= validFrom) throw invalid('valid_until', 'must be after valid_from');
+    await this.requireRatingGroups([input.rating_group], 'rating_group');
+    const id = input.id ?? randomUUID();
+    const result = await this.transaction(async (client) => {
+      await client.query('SELECT 1 FROM customers WHERE id = $1 FOR UPDATE', [customerId]).then((found) => {
+        if (!found.rowCount) throw new AppError('NOT_FOUND', `customer ${customerId} does not exist`, 'customer_id');
+      });
+      const existing = await client.query<views.AllowanceRow>('SELECT * FROM allowances WHERE id = $1', [id]);
+      if (existing.rows[0]) return { created: false, row: sameAllowance(existing.rows[0], customerId, input, validFrom, validUntil) };
+      await this.checkAllowanceRoom(client, customerId, input.rating_group);
+      if (input.device_id !== null) await requireOwnDevice(client, customerId, input.device_id);
+      const { rows } = await client.query<views.AllowanceRow>(
+        `INSERT INTO allowances (id, customer_id, device_id, rating_group, units_total, priority, valid_from, valid_until)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
+        [id, customerId, input.device_id, input.rating_group, input.units_total.toString(), input.priority, validFrom, validUntil]);
+      return { created: true, row: rows[0]! };
+    });
+    await this.projection.allowance(views.allowanceProjection(result.row));
+    return { created: result.created, allowance: views.allowance(result.row) };
+  }
+
+  async listAllowances(customerId: string): Promise<views.AllowanceView[]> {
+    await this.customerRow(customerId);
+    const { rows } = await this.pool.query<views.AllowanceRow>(
+      'SELECT * FROM allowances WHERE customer_id = $1 ORDER BY id LIMIT $2', [customerId, schemas.ALLOWANCES_PER_CUSTOMER_MAX]);
+    return rows.map(views.allowance);
+  }
+
+  /** Writes the whole catalog into Redis again, in bounded batches; for a Redis that lost it. */
+  async projectAll(): Promise<number> {
+    let count = 0;
+    for (const group of await this.listRatingGroups()) await this.projection.ratingGroup({ id: group.id, name: group.name, unit: group.unit });
+    for (const row of (await this.pool.query<views.TariffRow>('SELECT * FROM tariffs')).rows) {
+      await this.projection.tariff(row.definition);
+    }
+    count += await this.projectTable<views.CustomerRow>('customers', (row) => this.projectCustomer(row));
+    count += await this.projectTable<views.DeviceRow>('devices', (row) => this.projectDevice(row));
+    count += await this.projectTable<views.AllowanceRow>('allowances', (row) => this.projection.allowance(views.allowanceProjection(row)));
+    await this.projection.markProjected();
+    return count;
+  }
+
+  private async projectTable<Row extends { id: string }>(table: string, project: (row: Row) => Promise<void>): Promise<number> {
+    let after = '';
+    let count = 0;
+    for (;;) {
+      const { rows } = await this.pool.query<Row>(`SELECT * FROM ${table} WHERE id > $1 ORDER BY id LIMIT $2`, [after, PROJECTION_BATCH]);
+      for (const row of rows) await project(row);
+      count += rows.length;
+      if (rows.length < PROJECTION_BATCH) return count;
+      after = rows[rows.length - 1]!.id;
+    }
+  }
+
+  private projectCustomer(row: views.CustomerRow): Promise<void> {
+    return this.projection.customer(
+      { id: row.id, currency: row.currency, timeZone: row.time_zone, tariffId: row.tariff_id }, BigInt(row.credit_limit_micros));
+  }
+
+  private projectDevice(row: views.DeviceRow): Promise<void> {
+    return this.projection.device({
+      id: row.id, customerId: row.customer_id, status: row.status,
+      dailyCapMicros: row.daily_cap_micros === null ? null : BigInt(row.daily_cap_micros),
+      monthlyCapMicros: row.monthly_cap_micros === null ? null : BigInt(row.monthly_cap_micros),
+    });
+  }
+
+  private async customerRow(idText: string): Promise<views.CustomerRow> {
+    const { rows } = await this.pool.query<views.CustomerRow>('SELECT * FROM customers WHERE id = $1', [idText]);
+    if (!rows[0]) throw new AppError('NOT_FOUND', `customer ${idText} does not exist`, 'id');
+    return rows[0];
+  }
+
+  private async requireRatingGroups(ids: number[], field = 'rates'): Promise<void> {
+    const { rows } = await this.pool.query<{ id: number }>('SELECT id FROM rating_groups WHERE id = ANY($1)', [ids]);
+    const known = new Set(rows.map((row) => row.id));
+    const index = ids.findIndex((group) => !known.has(group));
+    if (index >= 0) {
+      throw invalid(field === 'rates' ? `rates[${index}].rating_group` : field, `unknown rating group ${ids[index]}`);
+    }
+  }
+
+  private async requireTariffCurrency(client: pg.PoolClient, tariffId: string, currency: string): Promise<void> {
+    const { rows } = await client.query<{ currency: string }>('SELECT currency FROM tariffs WHERE id = $1', [tariffId]);
+    if (!rows[0]) throw invalid('tariff_id', `tariff ${tariffId} does not exist`);
+    if (rows[0].currency !== currency) throw invalid('tariff_id', `tariff ${tariffId} is in ${rows[0].currency}, the customer in ${currency}`);
+  }
+
+  private async checkAllowanceRoom(client: pg.PoolClient, customerId: string, ratingGroup: number): Promise<void> {
+    const { rows } = await client.query<{ total: string; group_active: string }>(
+      `SELECT count(*) AS total, count(*) FILTER (WHERE rating_group = $2 AND valid_until > now()) AS group_active
+       FROM allowances WHERE customer_id = $1`, [customerId, ratingGroup]);
+    if (Number(rows[0]!.total) >= schemas.ALLOWANCES_PER_CUSTOMER_MAX) {
+      throw new AppError('CONFLICT', `a customer has at most ${schemas.ALLOWANCES_PER_CUSTOMER_MAX} allowances`, 'id');
+    }
+    if (Number(rows[0]!.group_active) >= this.settings.allowancesPerRatingGroupMax) {
+      throw new AppError('CONFLICT', `a customer has at most ${this.settings.allowancesPerRatingGroupMax} current allowances per rating group`, 'rating_group');
+    }
+  }
+
+  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+}
+
+function micros(text: string | null): bigint | null {
+  if (text === null) return null;
+  const parsed = parseAmount(text);
+  if (!parsed.ok) throw new Error(`validated amount ${text} did not parse`);
+  return parsed.micros;
+}
+
+function foreignKey(field: string, message: string) {
+  return (error: unknown): never => {
+    if ((error as { code?: string }).code === SqlState.FOREIGN_KEY_VIOLATION) throw invalid(field, message);
+    throw error;
+  };
+}
+
+async function requireOwnDevice(client: pg.PoolClient, customerId: string, deviceId: string): Promise<void> {
+  const { rows } = await client.query<{ customer_id: string }>('SELECT customer_id FROM devices WHERE id = $1', [deviceId]);
+  if (rows[0]?.customer_id !== customerId) throw invalid('device_id', `device ${deviceId} is not a device of customer ${customerId}`);
+}
+
+/** Repeating a create with the same id is fine; the same id with other settings is not. */
+function sameAllowance(row: views.AllowanceRow, customerId: string, input: { device_id: string | null; rating_group: number; units_total: bigint; priority: number }, validFrom: Date, validUntil: Date): views.AllowanceRow {
+  const same = row.customer_id === customerId && row.device_id === input.device_id && row.rating_group === input.rating_group
+    && BigInt(row.units_total) === input.units_total && row.priority === input.priority
+    && row.valid_from.getTime() === validFrom.getTime() && row.valid_until.getTime() === validUntil.getTime();
+  if (!same) throw new AppError('CONFLICT', `allowance ${row.id} exists with other settings`, 'id');
+  return row;
+}
+

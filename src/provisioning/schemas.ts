@@ -1,0 +1,97 @@
+// What an operator may send to the admin API, with every limit in one place. Validation
+// failures become INVALID_ARGUMENT errors that name the field, e.g. `rates[0].price`.
+import { z } from 'zod';
+import { isTimeZone } from '../charging/periods.js';
+import { AppError } from '../errors.js';
+import { parseAmount } from '../money/amount.js';
+import { isCurrency } from '../money/currency.js';
+
+export const RATES_PER_TARIFF_MAX = 256;
+export const ALLOWANCES_PER_CUSTOMER_MAX = 256;
+export const NAME_LENGTH_MAX = 200;
+export const PAGE_SIZE_MAX = 1000;
+
+const id = z.string().regex(/^[\x21-\x7e]{1,128}$/, 'must be 1 to 128 printable ASCII characters without spaces');
+const name = z.string().min(1, 'is required').max(NAME_LENGTH_MAX, `must be at most ${NAME_LENGTH_MAX} characters`);
+const currency = z.string().refine(isCurrency, 'must be an ISO 4217 code such as "EUR"');
+/** Prices may be far below a micro-unit per unit: up to 18 decimals. */
+const price = z.string().regex(/^\d{1,12}(\.\d{1,18})?$/, 'must be a decimal string such as "0.50", at most 18 decimals');
+const amount = z.string().refine((text) => {
+  const parsed = parseAmount(text);
+  return parsed.ok && parsed.micros >= 0n;
+}, 'must be a decimal string of 0 or more with at most 6 decimals, such as "12.50"');
+const safeCount = z.number().int('must be a whole number').min(1, 'must be at least 1').max(Number.MAX_SAFE_INTEGER, 'is too large');
+const units = z.union([z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), z.string().regex(/^\d{1,16}$/)], {
+  error: 'must be a whole number of units from 0 to 2^53-1',
+}).transform((value) => BigInt(value)).refine((value) => value <= BigInt(Number.MAX_SAFE_INTEGER), 'must be at most 2^53-1');
+const ratingGroupId = z.number().int('must be a whole number').min(1, 'must be at least 1').max(0xffff_ffff, 'must fit in 32 bits');
+const timestamp = z.string().refine((text) => Number.isFinite(Date.parse(text)), 'must be a timestamp such as "2026-11-01T00:00:00Z"');
+
+export const ratingGroupBody = z.strictObject({
+  name,
+  unit: z.enum(['bytes', 'seconds', 'events'], 'must be bytes, seconds or events'),
+});
+
+export const tariffBody = z.strictObject({
+  name,
+  currency,
+  rounding: z.strictObject({
+    mode: z.enum(['up', 'down', 'half-even'], 'must be up, down or half-even'),
+    decimals: z.number().int().min(0, 'must be 0 to 6').max(6, 'must be 0 to 6'),
+  }).default({ mode: 'up', decimals: 6 }),
+  final_unit_action: z.enum(['terminate', 'redirect', 'restrict-access'], 'must be terminate, redirect or restrict-access').default('terminate'),
+  rates: z.array(z.strictObject({
+    rating_group: ratingGroupId,
+    price,
+    per_units: safeCount.default(1),
+    increment_units: safeCount.default(1),
+    connect_fee: price.default('0'),
+  })).min(1, 'must have at least one rate').max(RATES_PER_TARIFF_MAX, `must have at most ${RATES_PER_TARIFF_MAX} rates`),
+});
+
+export const customerBody = z.strictObject({
+  name,
+  currency,
+  time_zone: z.string().refine(isTimeZone, 'must be an IANA time zone such as "Europe/Paris"').default('UTC'),
+  tariff_id: id.nullable().default(null),
+  credit_limit: amount.default('0'),
+});
+
+export const deviceBody = z.strictObject({
+  customer_id: id,
+  status: z.enum(['active', 'suspended'], 'must be active or suspended').default('active'),
+  daily_cap: amount.nullable().default(null),
+  monthly_cap: amount.nullable().default(null),
+});
+
+export const allowanceBody = z.strictObject({
+  id: id.optional(),
+  device_id: id.nullable().default(null),
+  rating_group: ratingGroupId,
+  units_total: units,
+  priority: z.number().int().min(0, 'must be 0 to 999').max(999, 'must be 0 to 999').default(0),
+  valid_from: timestamp,
+  valid_until: timestamp,
+});
+
+export const pageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(PAGE_SIZE_MAX, `must be at most ${PAGE_SIZE_MAX}`).default(100),
+  after: id.optional(),
+});
+
+export const pathId = id;
+
+/** Parses with a schema; the first problem becomes an AppError naming its field. */
+export function parseWith<Schema extends z.ZodType>(schema: Schema, value: unknown, root = ''): z.output<Schema> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const field = fieldName(root, issue.path);
+  throw new AppError('INVALID_ARGUMENT', issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys.join(', ')}` : issue.message, field || 'body');
+}
+
+function fieldName(root: string, path: PropertyKey[]): string {
+  let field = root;
+  for (const part of path) field += typeof part === 'number' ? `[${part}]` : `${field === '' ? '' : '.'}${String(part)}`;
+  return field;
+}
