@@ -17,8 +17,9 @@ const LOADER_OPTIONS: protoLoader.Options = {
   includeDirs: [projectPath('proto')],
 };
 
-export function loadProtos(): grpc.GrpcObject {
-  const definition = protoLoader.loadSync(['iobilling/charging/v1/charging.proto', 'iobilling/bench/v1/bench.proto'], LOADER_OPTIONS);
+/** Clients usually want `defaults: true`, to see fields whose value is zero. */
+export function loadProtos(overrides: protoLoader.Options = {}): grpc.GrpcObject {
+  const definition = protoLoader.loadSync(['iobilling/charging/v1/charging.proto', 'iobilling/bench/v1/bench.proto'], { ...LOADER_OPTIONS, ...overrides });
   return grpc.loadPackageDefinition(definition);
 }
 
@@ -46,7 +47,7 @@ export function createGrpcServer(charging: ChargingService, log: Logger, options
     Commit: unary((message) => charging.commit(message)),
     Release: unary((message) => charging.release(message)),
     Charge: unary((message) => charging.charge(message)),
-    GetBalance: unary((message) => charging.getBalance(message)),
+    GetBalance: unary(async (message) => withTimestamps(await charging.getBalance(message))),
     TopUp: unary((message) => charging.topUp(message)),
   });
   if (options.benchNoopEnabled) {
@@ -55,6 +56,21 @@ export function createGrpcServer(charging: ChargingService, log: Logger, options
     });
   }
   return server;
+}
+
+type BalanceAnswer = Awaited<ReturnType<ChargingService['getBalance']>>;
+
+/** The use case writes times in RFC 3339, as proto3 JSON does; gRPC wants Timestamp messages. */
+function withTimestamps(answer: BalanceAnswer) {
+  return {
+    ...answer,
+    allowances: answer.allowances.map((allowance) => ({ ...allowance, valid_from: timestamp(allowance.valid_from), valid_until: timestamp(allowance.valid_until) })),
+  };
+}
+
+function timestamp(rfc3339: string): { seconds: string; nanos: number } {
+  const ms = Date.parse(rfc3339);
+  return { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 };
 }
 
 function toServiceError(error: unknown, log: Logger): Partial<grpc.ServiceError> {

@@ -1,0 +1,40 @@
+// One load-generation process, forked by runLoad (load.ts). It receives its share of the
+// gateways, connects and warms up, reports ready, waits for the parent's start so that every
+// process measures the same window, runs, and sends back its counters and latencies.
+import { runLoadInProcess, type ParentMessage, type WorkerMessage, type WorkerOptions } from './load.js';
+
+function send(message: WorkerMessage): Promise<void> {
+  return new Promise((resolve, reject) => process.send!(message, undefined, {}, (error) => (error ? reject(error) : resolve())));
+}
+
+function nextMessage<T extends ParentMessage['type']>(type: T): Promise<Extract<ParentMessage, { type: T }>> {
+  return new Promise((resolve) => {
+    const onMessage = (message: ParentMessage) => {
+      if (message.type !== type) return;
+      process.off('message', onMessage);
+      resolve(message as Extract<ParentMessage, { type: T }>);
+    };
+    process.on('message', onMessage);
+  });
+}
+
+async function main(): Promise<void> {
+  if (process.send === undefined) throw new Error('load-worker runs only as a child of runLoad (load.js)');
+  // Listen for 'start' before announcing readiness, so it cannot be missed.
+  const started = nextMessage('start');
+  const { options } = await nextMessage('run');
+  const report = await runLoadInProcess(options satisfies WorkerOptions, async () => {
+    await send({ type: 'ready' });
+    await started;
+  });
+  await send({ type: 'report', report });
+}
+
+main()
+  .catch(async (error: unknown) => {
+    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    if (process.send !== undefined) await send({ type: 'failed', message }).catch(() => undefined);
+    else console.error(message);
+    process.exitCode = 1;
+  })
+  .finally(() => process.disconnect?.());
