@@ -1,6 +1,7 @@
 // The conservation invariant, checked from the outside: the wallet in Redis must equal what its
 // event stream says happened, and the money held must equal the open reservations.
 //   balance = opening (0) + top-ups − Σ charged,   held = Σ open reservations
+import { Cluster, type Redis } from 'ioredis';
 import { expect } from 'vitest';
 import type { TestService } from './service.js';
 
@@ -42,29 +43,26 @@ export async function readLedger(service: TestService, customerId: string): Prom
 async function openReservationsMicros(service: TestService, partition: number, customerId: string): Promise<bigint> {
   const pattern = `${service.app.keys.partitionPrefix(partition)}s:*`;
   let total = 0n;
-  let cursor = '0';
-  for (let round = 0; round < SCAN_ROUNDS_MAX; round++) {
-    const [next, sessionKeys] = await scanPartition(service, cursor, pattern);
-    for (const key of sessionKeys) {
-      const fields = await service.redis.hgetall(key);
-      if (fields['cus'] !== customerId) continue;
-      for (const [name, value] of Object.entries(fields)) if (name.startsWith('g:')) total += BigInt(JSON.parse(value).m);
+  for (const node of masters(service)) {
+    let cursor = '0';
+    for (let round = 0; round < SCAN_ROUNDS_MAX; round++) {
+      const [next, sessionKeys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      for (const key of sessionKeys) {
+        const fields = await service.redis.hgetall(key);
+        if (fields['cus'] !== customerId) continue;
+        for (const [name, value] of Object.entries(fields)) if (name.startsWith('g:')) total += BigInt(JSON.parse(value).m);
+      }
+      cursor = next;
+      if (cursor === '0') break;
     }
-    cursor = next;
-    if (cursor === '0') return total;
   }
-  throw new Error('scan did not finish');
+  return total;
 }
 
-/** In a cluster every key of a partition lives on the node that owns its slot. */
-async function scanPartition(service: TestService, cursor: string, pattern: string): Promise<[string, string[]]> {
-  const redis = service.redis as any;
-  const node = typeof redis.nodes === 'function' ? redis.nodes('master').find((candidate: any) => candidate) : redis;
-  if (typeof redis.nodes !== 'function') return node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-  // A cluster scan needs the owning node: look it up by the pattern's hash tag.
-  const slot = await redis.cluster('KEYSLOT', pattern.replace('*', 'x'));
-  const owner = redis.nodes('master').find((candidate: any) => (redis.slots[slot] ?? []).includes(`${candidate.options.host}:${candidate.options.port}`));
-  return owner.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+/** SCAN walks one server; in a cluster the keys of a partition live on the master owning its slot. */
+function masters(service: TestService): Redis[] {
+  const redis = service.redis;
+  return redis instanceof Cluster ? redis.nodes('master') : [redis];
 }
 
 export async function expectConserved(service: TestService, customerId: string): Promise<Ledger> {
