@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+describe('loadConfig', () => {
+  it('works with nothing configured', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ grpcPort: 50051, httpPort: 8080, redisUrl: undefined, databaseUrl: undefined, itemsPerRequestMax: 32, partitionCount: 16 });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads a cluster seed list', () => {
+    expect(loadConfig({ REDIS_CLUSTER_NODES: '127.0.0.1:7000, 127.0.0.1:7001' }).redisClusterNodes).toEqual([
+      { host: '127.0.0.1', port: 7000 }, { host: '127.0.0.1', port: 7001 },
+    ]);
+  });
+
+  it.each([
+    ['GRPC_PORT', 'abc', /GRPC_PORT: "abc" is not a whole number/],
+    ['HTTP_PORT', '70000', /HTTP_PORT: 70000 is outside 0..65535/],
+    ['ITEMS_PER_REQUEST_MAX', '33', /ITEMS_PER_REQUEST_MAX/],
+    ['REDIS_KEY_PREFIX', 'io{x}:', /REDIS_KEY_PREFIX/],
+    ['DATABASE_SCHEMA', 'Robert; DROP', /DATABASE_SCHEMA/],
+    ['REDIS_CLUSTER_NODES', 'localhost', /REDIS_CLUSTER_NODES/],
+  ])('names %s when it is %j', (name, value, message) => {
+    expect(() => loadConfig({ [name]: value })).toThrowError(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrowError(message);
+  });
+});
