@@ -19,9 +19,10 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 COPY --from=build /app/dist ./dist
-# Loaded at run time, relative to dist/: the gateway proto and the Lua scripts.
+# Loaded at run time from the project root: the protos, the Lua scripts and the migrations.
 COPY proto ./proto
 COPY lua ./lua
+COPY src/db/migrations ./src/db/migrations
 # DATA_DIR defaults to .data; only used when REDIS_URL or DATABASE_URL is unset, but it must be
 # writable by the unprivileged user if it ever is.
 RUN mkdir -p /app/.data && chown node:node /app/.data
