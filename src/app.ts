@@ -49,14 +49,15 @@ export async function startApp(dependencies: AppDependencies): Promise<App> {
   const log = dependencies.logger ?? pino({ level: config.logLevel });
   await migrate(pool, config.databaseSchema);
   const keys = new KeySpace(config.redisKeyPrefix, config.partitionCount);
-  const projection = new Projection(redis, keys);
+  const directory = new Directory(redis, keys);
+  const catalog = new CatalogCache(directory, config.deviceCacheMax);
+  const projection = new Projection(redis, keys, (message) => catalog.invalidate(message));
   const claimed = await projection.claimPartitionCount(config.partitionCount);
   if (claimed !== config.partitionCount) {
     throw new ConfigError(`PARTITION_COUNT: this keyspace was created with ${claimed} partitions; it cannot change to ${config.partitionCount}`);
   }
   const provisioning = new ProvisioningService(pool, projection, { allowancesPerRatingGroupMax: config.allowancesPerRatingGroupMax });
   if (!(await projection.isProjected())) log.info({ rows: await provisioning.projectAll() }, 'catalog projected into Redis');
-  const catalog = new CatalogCache(new Directory(redis, keys), config.deviceCacheMax);
   await catalog.loadRatingGroups();
   const subscriber = await subscribeInvalidations(redis, keys, catalog, log);
   const store = new BalanceStore(redis, keys);

@@ -37,6 +37,8 @@ export class Projection {
   constructor(
     private readonly redis: Redis | Cluster,
     private readonly keys: KeySpace,
+    /** This process's own caches hear of a change at once; other processes through pub/sub. */
+    private readonly onChange: (message: string) => Promise<void> = async () => {},
   ) {}
 
   async ratingGroup(group: RatingGroup): Promise<void> {
@@ -104,6 +106,7 @@ export class Projection {
   }
 
   private async announce(message: string): Promise<void> {
+    await this.onChange(message);
     await this.redis.publish(this.keys.invalidationChannel(), message);
   }
 }

