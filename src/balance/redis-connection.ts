@@ -12,6 +12,9 @@ export interface RedisTarget {
 const COMMAND_TIMEOUT_MS = 2000;
 
 const commonOptions: RedisOptions = {
+  // Commands issued in the same tick go out in one write: under load most of a call's cost
+  // is otherwise the socket write itself.
+  enableAutoPipelining: true,
   enableOfflineQueue: false,
   maxRetriesPerRequest: 1,
   connectTimeout: 2000,
@@ -22,6 +25,7 @@ const commonOptions: RedisOptions = {
 export function connectRedis(target: RedisTarget, options: RedisOptions = {}): Redis | Cluster {
   if (target.clusterNodes !== undefined) {
     return new Cluster([...target.clusterNodes], {
+      enableAutoPipelining: true,
       enableOfflineQueue: false,
       redisOptions: { ...commonOptions, ...options },
       clusterRetryStrategy: (attempt) => Math.min(100 * attempt, 2000),
