@@ -102,6 +102,26 @@ describe('vector I2: pooled allowance first, then the wallet', () => {
   });
 });
 
+describe('the order allowances are used in', () => {
+  it('draws the highest priority first, then the soonest to expire, skipping what is not valid now', async () => {
+    await provisionFleet(service, { customerId: 'order', devices: ['order-dev', 'order-other'], tariff: { id: 'order-tariff', rates: [DATA_PER_MB] } });
+    await addAllowance('order', { id: 'low-soon', rating_group: DATA, units_total: 1000, priority: 1, valid_until: '2026-12-01T00:00:00Z' });
+    await addAllowance('order', { id: 'high-late', rating_group: DATA, units_total: 1000, priority: 9, valid_until: '2026-12-31T00:00:00Z' });
+    await addAllowance('order', { id: 'high-soon', rating_group: DATA, units_total: 1000, priority: 9, valid_until: '2026-12-15T00:00:00Z' });
+    await addAllowance('order', { id: 'future', rating_group: DATA, units_total: 1000, priority: 99, valid_from: '2026-12-01T00:00:00Z' });
+    await addAllowance('order', { id: 'other-device', device_id: 'order-other', rating_group: DATA, units_total: 1000, priority: 99 });
+
+    const grant = await reserve(nextSession(), 'order-dev', [[DATA, 2500]]);
+    expect(grant.items[0]).toMatchObject({ granted_units: '2500', allowance_units: '2500' });
+    expect(await allowance('order', 'high-soon')).toMatchObject({ held: '1000' });
+    expect(await allowance('order', 'high-late')).toMatchObject({ held: '1000' });
+    expect(await allowance('order', 'low-soon')).toMatchObject({ held: '500' });
+    expect(await allowance('order', 'future')).toMatchObject({ held: '0' });
+    expect(await allowance('order', 'other-device')).toMatchObject({ held: '0' });
+    expect((await reserve(nextSession(), 'order-dev', [[DATA, 1000]])).items[0]).toMatchObject({ granted_units: '500', result: 'RESULT_CODE_SUCCESS' });
+  });
+});
+
 describe('partial grants and the final-unit indication', () => {
   it('grants what the wallet allows, marks it final, then refuses with nothing held', async () => {
     await provisionFleet(service, { customerId: 'partial', devices: ['partial-dev'], balance: '1.00', tariff: { id: 'cents', rates: [SMS_CENT] } });
