@@ -18,7 +18,15 @@ function nextMessage<T extends ParentMessage['type']>(type: T): Promise<Extract<
   });
 }
 
+/** Set once the report is sent: the disconnect that follows is this process's own. */
+let reported = false;
+
 async function main(): Promise<void> {
+  // A parent that dies (or is stopped) without telling us: stop at once rather than load a
+  // server nobody measures any more.
+  process.once('disconnect', () => {
+    if (!reported) process.exit(1);
+  });
   if (process.send === undefined) throw new Error('load-worker runs only as a child of runLoad (load.js)');
   // Listen for 'start' before announcing readiness, so it cannot be missed.
   const started = nextMessage('start');
@@ -27,6 +35,7 @@ async function main(): Promise<void> {
     await send({ type: 'ready' });
     await started;
   });
+  reported = true;
   await send({ type: 'report', report });
 }
 

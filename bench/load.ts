@@ -11,6 +11,7 @@
 // or programmatically: runLoad(options) → LoadResult.
 import { fork, type ChildProcess } from 'node:child_process';
 import { createHistogram, performance, type RecordableHistogram } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type protobuf from 'protobufjs';
@@ -51,7 +52,8 @@ export interface NoopFlowOptions {
 /**
  * A gateway session: Reserve(items=[{ratingGroup, requestedUnits}]), then
  * Commit(usedUnits, requestedUnits), then Commit(final=true, usedUnits), request numbers 1, 2, 3.
- * Session ids are "<runId>.<workerIndex>-<n>", unique per flow (and per run, so a rerun against
+ * Session ids are "<runId>.<workerIndex>-<n>", n counted per process across its warm-up and
+ * measured phases, so they are unique per flow (and per run, so a rerun against
  * the same Redis is not answered from the idempotency store). Device ids are taken round-robin.
  */
 export interface SessionFlowOptions {
@@ -78,6 +80,12 @@ export interface LoadOptions {
   durationMs: number;
   /** Flows in total over the processes; the run also stops when they are all started. */
   flowsMax: number;
+  /**
+   * Flows started per second over the processes, evenly paced; 0: as fast as the gateways go
+   * (closed loop). With a rate, the gateways are a bounded pool that starts each flow at its
+   * scheduled time, so latency can be measured at a chosen load rather than at saturation.
+   */
+  flowsPerSecondMax: number;
   /** Unmeasured phase before, per process, for connections and JIT. */
   warmupMs: number;
   /** Child processes running the gateways. */
@@ -114,6 +122,8 @@ export interface LoadResult {
   transport: TransportKind;
   processCount: number;
   concurrency: number;
+  /** 0: closed loop. */
+  flowsPerSecondMax: number;
   /** Longest measured phase among the processes, drain included. */
   elapsedMs: number;
   /** Calls that ended with gRPC status OK (business rejections included). */
@@ -146,6 +156,7 @@ export const loadDefaults: Readonly<Omit<LoadOptions, 'target' | 'flow'>> = Obje
   concurrency: 64,
   durationMs: 10_000,
   flowsMax: 5_000_000,
+  flowsPerSecondMax: 0,
   warmupMs: 1_000,
   processCount: 2,
   transport: 'light',
@@ -310,6 +321,9 @@ function completeOptions(input: LoadInput): LoadOptions {
   if (!(options.durationMs > 0) || !(options.warmupMs >= 0) || !(options.drainMs >= 0) || !(options.deadlineMs >= 0)) {
     throw new RangeError('durationMs must be positive; warmupMs, drainMs and deadlineMs not negative');
   }
+  if (!(options.flowsPerSecondMax >= 0) || !Number.isFinite(options.flowsPerSecondMax)) {
+    throw new RangeError('flowsPerSecondMax must be 0 (no limit) or a positive number');
+  }
   if (options.flowsMax * callsPerFlow(options.flow) > latencySamplesMax) {
     throw new RangeError(`flowsMax × calls per flow must be at most ${latencySamplesMax}, to bound latency samples`);
   }
@@ -323,7 +337,14 @@ function completeOptions(input: LoadInput): LoadOptions {
 function workerOptions(options: LoadOptions, workerIndex: number): WorkerOptions {
   const share = (total: number) =>
     Math.floor(total / options.processCount) + (workerIndex < total % options.processCount ? 1 : 0);
-  return { ...options, workerIndex, concurrency: share(options.concurrency), flowsMax: share(options.flowsMax) };
+  return {
+    ...options,
+    workerIndex,
+    concurrency: share(options.concurrency),
+    flowsMax: share(options.flowsMax),
+    // Each process paces its own share; together they make the requested rate.
+    flowsPerSecondMax: options.flowsPerSecondMax / options.processCount,
+  };
 }
 
 function mergeReports(options: LoadOptions, reports: readonly WorkerReport[]): LoadResult {
@@ -339,6 +360,7 @@ function mergeReports(options: LoadOptions, reports: readonly WorkerReport[]): L
     transport: options.transport,
     processCount: options.processCount,
     concurrency: options.concurrency,
+    flowsPerSecondMax: options.flowsPerSecondMax,
     elapsedMs: round(elapsedMs, 1),
     callsOk,
     callsFailed: sum((report) => report.callsFailed),
@@ -505,6 +527,11 @@ type FlowFactory = () => Flow;
 /**
  * Runs `concurrency` gateways until the phase deadline or flowsMax flows have started.
  * Resolves with the phase's elapsed time, in-flight flows included, cut off after drainMs.
+ *
+ * With flowsPerSecondMax, flow n is due at start + n / rate: a free gateway takes the next
+ * number and waits for its time. Timers fire to the millisecond, so flows leave in small
+ * bursts at most 1 ms late; a flow that finds every gateway busy starts late, and its calls
+ * are timed from when they are sent (the pool must be large enough for the rate).
  */
 async function runPhase(
   options: WorkerOptions,
@@ -515,11 +542,19 @@ async function runPhase(
 ): Promise<number> {
   const startedMs = performance.now();
   const deadlineMs = startedMs + durationMs;
+  const intervalMs = options.flowsPerSecondMax > 0 ? 1000 / options.flowsPerSecondMax : 0;
   let flowsStarted = 0;
   const runGateway = async () => {
     const flow = createFlow();
     while (flowsStarted < flowsMax && performance.now() < deadlineMs) {
-      await flow(stats, flowsStarted++);
+      const sequence = flowsStarted++;
+      if (intervalMs > 0) {
+        const dueMs = startedMs + sequence * intervalMs;
+        if (dueMs >= deadlineMs) break;
+        const waitMs = dueMs - performance.now();
+        if (waitMs >= 1) await sleep(waitMs);
+      }
+      await flow(stats, sequence);
     }
   };
   const gateways = Promise.all(Array.from({ length: options.concurrency }, runGateway));
@@ -611,6 +646,9 @@ function sessionFlowFactory(
   const reserveResult = resultReader(reserve.responseType);
   const commitResult = resultReader(commit.responseType);
   const sessionIdPrefix = `${options.runId}.${options.workerIndex}-`;
+  // Not the phase's sequence number: it starts again at 0 in the measured phase, and a session
+  // id reused from the warm-up would be answered from the idempotency store (or refused).
+  let sessionsStarted = 0;
   // Round-robin over all processes: process p takes devices p, p + K, p + 2K, …
   let deviceCursor = options.workerIndex;
   const nextDeviceId = () => {
@@ -663,8 +701,8 @@ function sessionFlowFactory(
       return resultName === reader.successName;
     };
 
-    return async (stats, sequence) => {
-      const sessionId = sessionIdPrefix + sequence;
+    return async (stats) => {
+      const sessionId = sessionIdPrefix + sessionsStarted++;
       const deviceId = nextDeviceId();
       reserveRequest.sessionId = updateRequest.sessionId = finalRequest.sessionId = sessionId;
       reserveRequest.deviceId = updateRequest.deviceId = finalRequest.deviceId = deviceId;
@@ -695,6 +733,7 @@ const usage = `node dist/bench/load.js --target host:port [options]
   --concurrency N              gateways in total (default ${loadDefaults.concurrency})
   --duration-ms N              default ${loadDefaults.durationMs}
   --flows-max N                default ${loadDefaults.flowsMax}
+  --flows-per-second N         pace flow starts over all processes (default 0: closed loop)
   --warmup-ms N                default ${loadDefaults.warmupMs}
   --processes N                default ${loadDefaults.processCount}
   --sessions N                 HTTP/2 connections per process (default ${loadDefaults.sessionCount})
@@ -722,6 +761,7 @@ function parseCommandLine(argv: string[]): LoadInput | undefined {
       concurrency: { type: 'string' },
       'duration-ms': { type: 'string' },
       'flows-max': { type: 'string' },
+      'flows-per-second': { type: 'string' },
       'warmup-ms': { type: 'string' },
       processes: { type: 'string' },
       sessions: { type: 'string' },
@@ -759,6 +799,7 @@ function parseCommandLine(argv: string[]): LoadInput | undefined {
     concurrency: integer(values.concurrency, loadDefaults.concurrency),
     durationMs: integer(values['duration-ms'], loadDefaults.durationMs),
     flowsMax: integer(values['flows-max'], loadDefaults.flowsMax),
+    flowsPerSecondMax: integer(values['flows-per-second'], loadDefaults.flowsPerSecondMax),
     warmupMs: integer(values['warmup-ms'], loadDefaults.warmupMs),
     processCount: integer(values.processes, loadDefaults.processCount),
     sessionCount: integer(values.sessions, loadDefaults.sessionCount),
@@ -774,7 +815,8 @@ export function formatLoadResult(result: LoadResult): string {
   const errors = Object.entries(result.errorsByStatus).map(([status, count]) => `${status}=${count}`);
   const results = Object.entries(result.resultsByCode).map(([name, count]) => `${name}=${count}`);
   const lines = [
-    `${result.flowKind} via ${result.transport}, ${result.processCount} process(es), ${result.concurrency} gateways, ${(result.elapsedMs / 1000).toFixed(1)} s`,
+    `${result.flowKind} via ${result.transport}, ${result.processCount} process(es), ${result.concurrency} gateways` +
+      `${result.flowsPerSecondMax > 0 ? `, paced at ${result.flowsPerSecondMax} flows/s` : ''}, ${(result.elapsedMs / 1000).toFixed(1)} s`,
     `  calls/s ${result.callsPerSecond}  flows/s ${result.flowsPerSecond}  ok ${result.callsOk}  failed ${result.callsFailed}`,
     `  latency ms  p50 ${result.latencyMsP50}  p90 ${result.latencyMsP90}  p99 ${result.latencyMsP99}  max ${result.latencyMsMax}`,
     `  client cpu ${result.clientCpuPercent}% (${result.processes.map((summary) => `${summary.cpuPercent}%`).join(' + ')})`,

@@ -10,6 +10,9 @@ const repositoryRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const protoIncludeDirDefault = path.join(repositoryRoot, 'proto');
 export const chargingProtoFile = path.join(protoIncludeDirDefault, 'iobilling/charging/v1/charging.proto');
 export const chargingServicePath = '/iobilling.charging.v1.ChargingService';
+/** The service's own no-op RPC, served when BENCH_NOOP_ENABLED=true: the gRPC ceiling. */
+export const benchProtoFile = path.join(protoIncludeDirDefault, 'iobilling/bench/v1/bench.proto');
+export const benchNoopMethodPath = '/iobilling.bench.v1.BenchService/Noop';
 
 export interface UnaryMethodTypes {
   /** '/<package.Service>/<Method>' */

@@ -1,0 +1,376 @@
+// HTTP/JSON load with autocannon, spread over K child processes like the gRPC driver (load.ts):
+// one autocannon process cannot keep a Node server busy on the same machine. Each process warms
+// up, waits for the parent's start so that all measure the same window, runs, and reports.
+//
+// Flows:
+//   noop     POST /bench/noop, the server's own ceiling (served when BENCH_NOOP_ENABLED=true)
+//   session  Reserve → Commit (used, asks for more) → Commit final, over /v1/charging/*; each
+//            flow gets a unique session id in setupRequest, and a flow whose step fails is
+//            restarted from the Reserve with a new one
+//   charge   one-shot POST /v1/charging/charge, a unique event id per request
+//
+// Latency is recorded per 2xx response from autocannon's own timer (request written → response
+// parsed) into an exact histogram: autocannon's built-in one keeps whole milliseconds only.
+import autocannon from 'autocannon';
+import { fork, type ChildProcess } from 'node:child_process';
+import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+
+export type HttpFlow =
+  | { kind: 'noop' }
+  | { kind: 'session'; deviceIds: readonly string[]; ratingGroup: number; requestedUnits: number; usedUnits: number }
+  | { kind: 'charge'; deviceIds: readonly string[]; ratingGroup: number; units: number };
+
+export interface HttpLoadOptions {
+  /** http://host:port */
+  url: string;
+  flow: HttpFlow;
+  /** Keep-alive connections in total, split over the processes; each runs one request at a time. */
+  connections: number;
+  durationMs: number;
+  warmupMs: number;
+  processCount: number;
+  /** Prefix of session and event ids; unique per run so nothing is answered from the idempotency store. */
+  runId: string;
+}
+
+export interface HttpLoadResult {
+  flowKind: HttpFlow['kind'];
+  processCount: number;
+  connections: number;
+  elapsedMs: number;
+  /** 2xx responses. */
+  requestsOk: number;
+  /** Other statuses, connection errors and timeouts. */
+  requestsFailed: number;
+  requestsPerSecond: number;
+  /** Flows whose every response was 2xx and, for charging, RESULT_CODE_SUCCESS. */
+  flowsCompleted: number;
+  flowsAborted: number;
+  flowsPerSecond: number;
+  latencyMsP50: number;
+  latencyMsP90: number;
+  latencyMsP99: number;
+  latencyMsMax: number;
+  latencyMsMean: number;
+  statusCodes: Record<string, number>;
+  /** Charging answers by their `result`. */
+  resultsByCode: Record<string, number>;
+  errors: number;
+  timeouts: number;
+  /** Sum over processes; 100 is one full core. */
+  clientCpuPercent: number;
+}
+
+interface HttpWorkerOptions extends HttpLoadOptions {
+  workerIndex: number;
+}
+
+interface HttpWorkerReport {
+  elapsedMs: number;
+  requestsOk: number;
+  requestsFailed: number;
+  flowsCompleted: number;
+  flowsAborted: number;
+  statusCodes: Record<string, number>;
+  resultsByCode: Record<string, number>;
+  errors: number;
+  timeouts: number;
+  cpuMicros: number;
+  latenciesNs: Float64Array;
+}
+
+export type HttpParentMessage = { type: 'run'; options: HttpWorkerOptions } | { type: 'start' };
+export type HttpWorkerMessage = { type: 'ready' } | { type: 'report'; report: HttpWorkerReport } | { type: 'failed'; message: string };
+
+export interface HttpLoadObserver {
+  measuredPhaseStarted?(): void;
+  measuredPhaseEnded?(): void;
+}
+
+const workerExitGraceMs = 5_000;
+/** autocannon stops at its next 1-second tick after the duration, and waits for nothing longer. */
+const autocannonTailMs = 2_000;
+
+export async function runHttpLoad(options: HttpLoadOptions, observer: HttpLoadObserver = {}): Promise<HttpLoadResult> {
+  if (options.connections < options.processCount) throw new RangeError('connections must be at least processCount');
+  const workerPath = fileURLToPath(new URL('./http-load-worker.js', import.meta.url));
+  const children = Array.from({ length: options.processCount }, () =>
+    fork(workerPath, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+  );
+  let succeeded = false;
+  try {
+    const workers = children.map((child, workerIndex) => new WorkerHandle(child, { ...options, workerIndex, connections: share(options, workerIndex) }));
+    await Promise.all(workers.map((worker) => worker.ready));
+    for (const worker of workers) worker.start();
+    observer.measuredPhaseStarted?.();
+    const reports = await Promise.all(workers.map((worker) => worker.report));
+    observer.measuredPhaseEnded?.();
+    succeeded = true;
+    return mergeReports(options, reports);
+  } finally {
+    await Promise.all(children.map((child) => exitWithin(child, succeeded ? workerExitGraceMs : 0)));
+  }
+}
+
+function share(options: HttpLoadOptions, workerIndex: number): number {
+  return Math.floor(options.connections / options.processCount) + (workerIndex < options.connections % options.processCount ? 1 : 0);
+}
+
+function exitWithin(child: ChildProcess, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const timer = setTimeout(() => child.kill(), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+class WorkerHandle {
+  readonly ready: Promise<void>;
+  readonly report: Promise<HttpWorkerReport>;
+
+  constructor(
+    private readonly child: ChildProcess,
+    options: HttpWorkerOptions,
+  ) {
+    const label = `HTTP load worker ${options.workerIndex}`;
+    const timeoutMs = 30_000 + options.warmupMs + options.durationMs + 2 * autocannonTailMs;
+    let resolveReady!: () => void;
+    const announced = new Promise<void>((resolve) => (resolveReady = resolve));
+    this.report = new Promise<HttpWorkerReport>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${label} timed out after ${timeoutMs} ms`)), timeoutMs);
+      const fail = (error: Error) => {
+        clearTimeout(timer);
+        reject(error);
+      };
+      child.on('message', (message: HttpWorkerMessage) => {
+        if (message.type === 'ready') resolveReady();
+        else if (message.type === 'failed') fail(new Error(`${label}: ${message.message}`));
+        else {
+          clearTimeout(timer);
+          resolve(message.report);
+        }
+      });
+      child.on('error', fail);
+      child.on('exit', (code, signal) => fail(new Error(`${label} exited (${signal ?? code}) before reporting`)));
+    });
+    this.report.catch(() => undefined);
+    this.ready = Promise.race([announced, this.report.then(() => undefined)]);
+    child.send({ type: 'run', options } satisfies HttpParentMessage);
+  }
+
+  start(): void {
+    this.child.send({ type: 'start' } satisfies HttpParentMessage);
+  }
+}
+
+function mergeReports(options: HttpLoadOptions, reports: readonly HttpWorkerReport[]): HttpLoadResult {
+  const histogram = createHistogram();
+  for (const report of reports) for (const latencyNs of report.latenciesNs) histogram.record(latencyNs);
+  const elapsedMs = Math.max(...reports.map((report) => report.elapsedMs));
+  const sum = (pick: (report: HttpWorkerReport) => number) => reports.reduce((total, report) => total + pick(report), 0);
+  const requestsOk = sum((report) => report.requestsOk);
+  const flowsCompleted = sum((report) => report.flowsCompleted);
+  return {
+    flowKind: options.flow.kind,
+    processCount: options.processCount,
+    connections: options.connections,
+    elapsedMs: Math.round(elapsedMs),
+    requestsOk,
+    requestsFailed: sum((report) => report.requestsFailed),
+    requestsPerSecond: Math.round((requestsOk * 1000) / elapsedMs),
+    flowsCompleted,
+    flowsAborted: sum((report) => report.flowsAborted),
+    flowsPerSecond: Math.round((flowsCompleted * 1000) / elapsedMs),
+    ...latencySummary(histogram),
+    statusCodes: addCounts(reports.map((report) => report.statusCodes)),
+    resultsByCode: addCounts(reports.map((report) => report.resultsByCode)),
+    errors: sum((report) => report.errors),
+    timeouts: sum((report) => report.timeouts),
+    clientCpuPercent: Math.round((sum((report) => report.cpuMicros) / 1000 / elapsedMs) * 100),
+  };
+}
+
+function latencySummary(histogram: RecordableHistogram) {
+  const ms = (ns: number) => (histogram.count === 0 ? 0 : Math.round(ns / 1e3) / 1e3);
+  return {
+    latencyMsP50: ms(histogram.percentile(50)),
+    latencyMsP90: ms(histogram.percentile(90)),
+    latencyMsP99: ms(histogram.percentile(99)),
+    latencyMsMax: ms(histogram.max),
+    latencyMsMean: ms(histogram.mean),
+  };
+}
+
+function addCounts(countsList: readonly Record<string, number>[]): Record<string, number> {
+  const total: Record<string, number> = {};
+  for (const counts of countsList) for (const [key, count] of Object.entries(counts)) total[key] = (total[key] ?? 0) + count;
+  return total;
+}
+
+// ---------------------------------------------------------------------------------------------
+// One process
+
+/** Counters of one phase; the flows write into whichever phase is current. */
+class PhaseStats {
+  flowsCompleted = 0;
+  flowsAborted = 0;
+  readonly resultsByCode: Record<string, number> = {};
+  private latenciesNs = new Float64Array(1 << 16);
+  private latencyCount = 0;
+
+  recordLatency(latencyMs: number): void {
+    if (this.latencyCount === this.latenciesNs.length) {
+      const grown = new Float64Array(this.latenciesNs.length * 2);
+      grown.set(this.latenciesNs);
+      this.latenciesNs = grown;
+    }
+    this.latenciesNs[this.latencyCount++] = Math.max(1, Math.round(latencyMs * 1e6));
+  }
+
+  recordResult(name: string): void {
+    this.resultsByCode[name] = (this.resultsByCode[name] ?? 0) + 1;
+  }
+
+  latencies(): Float64Array {
+    return this.latenciesNs.slice(0, this.latencyCount);
+  }
+}
+
+interface FlowContext {
+  sessionId?: string;
+  deviceId?: string;
+  failed?: boolean;
+}
+
+const jsonHeaders = { 'content-type': 'application/json' };
+/** The top-level `result` comes before `items` in every charging answer, so the first match is it. */
+const resultPattern = /"result":"([A-Z_]+)"/;
+const successName = 'RESULT_CODE_SUCCESS';
+
+/** Builds the autocannon requests of a flow; `phase()` gives the counters to write into. */
+function flowRequests(options: HttpWorkerOptions, phase: () => PhaseStats): autocannon.Request[] {
+  const flow = options.flow;
+  if (flow.kind === 'noop') return [{ method: 'POST', path: '/bench/noop', headers: jsonHeaders, body: '{}' }];
+  // Ids count across this process's phases, so the measured phase never reuses a warm-up id.
+  let idCount = 0;
+  const idPrefix = `${options.runId}.h${options.workerIndex}-`;
+  let deviceCursor = options.workerIndex;
+  const nextDeviceId = () => {
+    const deviceId = flow.deviceIds[deviceCursor % flow.deviceIds.length]!;
+    deviceCursor += options.processCount;
+    return deviceId;
+  };
+  /** True when the answer is 2xx with a SUCCESS result; counts the result either way. */
+  const succeeded = (status: number, body: string): boolean => {
+    const result = resultPattern.exec(body)?.[1] ?? `HTTP_${status}`;
+    phase().recordResult(result);
+    return status >= 200 && status < 300 && result === successName;
+  };
+
+  if (flow.kind === 'charge') {
+    return [
+      {
+        method: 'POST',
+        path: '/v1/charging/charge',
+        headers: jsonHeaders,
+        setupRequest: (request) => {
+          request.body = JSON.stringify({ event_id: idPrefix + idCount++, device_id: nextDeviceId(), rating_group: flow.ratingGroup, units: flow.units });
+          return request;
+        },
+        onResponse: (status, body) => {
+          if (succeeded(status, body)) phase().flowsCompleted++;
+          else phase().flowsAborted++;
+        },
+      },
+    ];
+  }
+
+  const step = (path: string, body: (context: FlowContext) => object, last: boolean): autocannon.Request => ({
+    method: 'POST',
+    path,
+    headers: jsonHeaders,
+    setupRequest: (request, untypedContext) => {
+      const context = untypedContext as FlowContext;
+      // A falsy return makes autocannon restart the sequence from the Reserve, with a fresh context.
+      if (context.failed) return undefined as unknown as autocannon.Request;
+      request.body = JSON.stringify(body(context));
+      return request;
+    },
+    onResponse: (status, responseBody, untypedContext) => {
+      const context = untypedContext as FlowContext;
+      if (!succeeded(status, responseBody)) {
+        context.failed = true;
+        phase().flowsAborted++;
+      } else if (last) {
+        phase().flowsCompleted++;
+      }
+    },
+  });
+  return [
+    step('/v1/charging/reserve', (context) => {
+      context.sessionId = idPrefix + idCount++;
+      context.deviceId = nextDeviceId();
+      return { session_id: context.sessionId, request_number: 1, device_id: context.deviceId, items: [{ rating_group: flow.ratingGroup, requested_units: flow.requestedUnits }] };
+    }, false),
+    step('/v1/charging/commit', (context) => ({
+      session_id: context.sessionId, request_number: 2, device_id: context.deviceId,
+      items: [{ rating_group: flow.ratingGroup, used_units: flow.usedUnits, requested_units: flow.requestedUnits }], final: false,
+    }), false),
+    step('/v1/charging/commit', (context) => ({
+      session_id: context.sessionId, request_number: 3, device_id: context.deviceId,
+      items: [{ rating_group: flow.ratingGroup, used_units: flow.usedUnits }], final: true,
+    }), true),
+  ];
+}
+
+function runAutocannon(options: HttpWorkerOptions, requests: autocannon.Request[], durationMs: number, stats: PhaseStats): Promise<autocannon.Result> {
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: options.url,
+        connections: options.connections,
+        pipelining: 1,
+        duration: durationMs / 1000,
+        timeout: 10,
+        requests,
+      },
+      (error: unknown, result: autocannon.Result) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(result)),
+    );
+    instance.on('response', (_client, statusCode, _bytes, responseTime) => {
+      if (statusCode >= 200 && statusCode < 300) stats.recordLatency(responseTime);
+    });
+  });
+}
+
+/** Warm up, wait for the parent's start, run the measured phase, report. */
+export async function runHttpLoadInProcess(options: HttpWorkerOptions, waitForStart: () => Promise<void>): Promise<HttpWorkerReport> {
+  let stats = new PhaseStats();
+  const requests = flowRequests(options, () => stats);
+  if (options.warmupMs > 0) await runAutocannon(options, requests, options.warmupMs, stats);
+  await waitForStart();
+  stats = new PhaseStats();
+  const cpuBefore = process.cpuUsage();
+  const result = await runAutocannon(options, requests, options.durationMs, stats);
+  const cpu = process.cpuUsage(cpuBefore);
+  const requestsOk = result['2xx'];
+  const statusCodes: Record<string, number> = {};
+  for (const [code, entry] of Object.entries(result.statusCodeStats ?? {})) statusCodes[code] = Number((entry as { count: number }).count);
+  return {
+    elapsedMs: result.duration * 1000,
+    requestsOk,
+    requestsFailed: result.non2xx + result.errors,
+    // A noop flow is one request with no answer to read.
+    flowsCompleted: options.flow.kind === 'noop' ? requestsOk : stats.flowsCompleted,
+    flowsAborted: options.flow.kind === 'noop' ? result.non2xx : stats.flowsAborted,
+    statusCodes,
+    resultsByCode: stats.resultsByCode,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    cpuMicros: cpu.user + cpu.system,
+    latenciesNs: stats.latencies(),
+  };
+}
