@@ -45,15 +45,17 @@ export class ChargingService {
     this.limits = { itemsPerRequestMax: settings.itemsPerRequestMax, isRatingGroup: (group) => catalog.isRatingGroup(group) };
   }
 
-  reserve(message: unknown): Promise<SessionResponse> {
+  // Async, so that a request refused while it is read rejects like every other failure rather
+  // than throwing before a promise exists (grpc-js would answer such a throw with UNKNOWN).
+  async reserve(message: unknown): Promise<SessionResponse> {
     return this.session(requests.parseReserve(message, this.limits, this.clock.nowMs()));
   }
 
-  commit(message: unknown): Promise<SessionResponse> {
+  async commit(message: unknown): Promise<SessionResponse> {
     return this.session(requests.parseCommit(message, this.limits, this.clock.nowMs()));
   }
 
-  release(message: unknown): Promise<SessionResponse> {
+  async release(message: unknown): Promise<SessionResponse> {
     return this.session(requests.parseRelease(message, this.limits, this.clock.nowMs()));
   }
 

@@ -37,7 +37,9 @@ export function createGrpcServer(charging: ChargingService, log: Logger, options
   const protos = loadProtos();
   const unary = <Response>(handler: (message: unknown) => Promise<Response>): grpc.handleUnaryCall<unknown, Response> =>
     (call, callback) => {
-      handler(call.request).then(
+      // Started inside a promise, so even a handler that throws synchronously is answered with
+      // its catalogued status, not grpc-js's UNKNOWN.
+      Promise.resolve(call.request).then(handler).then(
         (response) => callback(null, response),
         (error: unknown) => callback(toServiceError(error, log)),
       );

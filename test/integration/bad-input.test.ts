@@ -289,20 +289,10 @@ const tables: [Rpc, () => Record<string, unknown>, Case[]][] = [
   ['TopUp', topUpBody, topUpCases],
 ];
 
-/**
- * BUG: over gRPC, Reserve, Commit and Release answer every refusal with UNKNOWN "Unknown error"
- * and no io-error-code trailer. ChargingService.reserve/commit/release are not async, so the
- * parse error is thrown synchronously, and the `unary` wrapper in src/grpc/server.ts only
- * handles a rejected promise; grpc-js catches the throw itself. Charge, TopUp and GetBalance
- * are async and map correctly. These rows pass once that is fixed (drop `fails` then).
- */
-const SYNC_THROW_OVER_GRPC = new Set<Rpc>(['Reserve', 'Commit', 'Release']);
-
 for (const transport of ['grpc', 'http'] as const) {
   describe(`${transport === 'grpc' ? 'gRPC' : 'HTTP/JSON'}: a malformed or out-of-range field is refused, named, and changes nothing`, () => {
     for (const [method, valid, cases] of tables) {
-      const test = transport === 'grpc' && SYNC_THROW_OVER_GRPC.has(method) ? it.fails : it;
-      test.each(forTransport(cases, transport))(`${method}: %s`, async (_name, row) => {
+      it.each(forTransport(cases, transport))(`${method}: %s`, async (_name, row) => {
         await expectRefused(transport, method, row.whole ?? { ...valid(), ...row.patch }, row);
       });
     }
@@ -326,9 +316,7 @@ describe('the first broken field is the one reported', () => {
     ['currency', { currency: 'XXX' }],
   ];
 
-  // BUG (gRPC): see SYNC_THROW_OVER_GRPC.
-  it.fails('Reserve over grpc', () => reservePrecedence('grpc'));
-  it('Reserve over http', () => reservePrecedence('http'));
+  it.each(['grpc', 'http'] as const)('Reserve over %s', (transport) => reservePrecedence(transport));
 
   async function reservePrecedence(transport: Transport) {
     for (let step = 0; step < reserveSteps.length; step++) {
