@@ -3,12 +3,12 @@
 // transports give the same message for the same mistake. Hand-written rather than a schema
 // library because they run on every charging request, where a microsecond shows.
 import { invalid } from '../errors.js';
+import { ID_RULE, isId, parseRfc3339, RFC3339_RULE, UINT32_DIGITS } from '../formats.js';
 
-export const ID_LENGTH_MAX = 128;
 export const UNITS_MAX = BigInt(Number.MAX_SAFE_INTEGER);
 const UINT32_MAX = 0xffff_ffff;
-const ID_PATTERN = /^[\x21-\x7e]{1,128}$/;
 const DIGITS = /^\d{1,20}$/;
+const NANOS_MAX = 999_999_999;
 /** Event times are accepted from 2000 to one day ahead, so a clock gone wrong is caught. */
 const EVENT_TIME_MIN_MS = Date.UTC(2000, 0, 1);
 const EVENT_TIME_AHEAD_MAX_MS = 86_400_000;
@@ -22,9 +22,7 @@ export function objectAt(value: unknown, field: string): Fields {
 
 export function id(value: unknown, field: string): string {
   if (value === undefined || value === null || value === '') throw invalid(field, 'is required');
-  if (typeof value !== 'string' || !ID_PATTERN.test(value)) {
-    throw invalid(field, `must be 1 to ${ID_LENGTH_MAX} printable ASCII characters without spaces`);
-  }
+  if (!isId(value)) throw invalid(field, ID_RULE);
   return value;
 }
 
@@ -43,7 +41,7 @@ export function units(value: unknown, field: string, required = true): bigint {
 }
 
 export function uint32(value: unknown, field: string, minimum = 0): number {
-  const parsed = typeof value === 'string' && /^\d{1,10}$/.test(value) ? Number(value) : value;
+  const parsed = typeof value === 'string' && UINT32_DIGITS.test(value) ? Number(value) : value;
   if (typeof parsed !== 'number' || !Number.isInteger(parsed) || parsed < minimum || parsed > UINT32_MAX) {
     throw invalid(field, `must be a whole number from ${minimum} to ${UINT32_MAX}`);
   }
@@ -70,17 +68,24 @@ export function list(value: unknown, field: string, maximum: number, minimum = 0
  */
 export function eventTime(value: unknown, field: string, nowMs: number): { ms: number; given: boolean } {
   if (value === undefined || value === null) return { ms: nowMs, given: false };
-  let ms: number;
-  if (typeof value === 'string') ms = Date.parse(value);
-  else if (typeof value === 'object') {
-    const { seconds, nanos } = value as { seconds?: unknown; nanos?: unknown };
-    ms = Number(seconds ?? 0) * 1000 + Math.floor(Number(nanos ?? 0) / 1e6);
-  } else ms = Number.NaN;
-  if (!Number.isFinite(ms)) throw invalid(field, 'must be a timestamp such as "2026-11-23T10:00:00Z"');
+  const ms = typeof value === 'string' ? parseRfc3339(value) : timestampMessage(value, field);
+  if (ms === undefined) throw invalid(field, RFC3339_RULE);
   if (ms < EVENT_TIME_MIN_MS || ms > nowMs + EVENT_TIME_AHEAD_MAX_MS) {
     throw invalid(field, 'must be between 2000-01-01 and one day from now');
   }
   return { ms, given: true };
+}
+
+/** Whole seconds (a string, as grpc-js decodes an int64) and nanos within one second, or undefined. */
+function timestampMessage(value: unknown, field: string): number | undefined {
+  if (typeof value !== 'object') return undefined;
+  const { seconds = 0, nanos = 0 } = value as { seconds?: unknown; nanos?: unknown };
+  const wholeSeconds = typeof seconds === 'string' && /^-?\d{1,16}$/.test(seconds) ? Number(seconds) : seconds;
+  if (!Number.isSafeInteger(wholeSeconds)) return undefined;
+  if (typeof nanos !== 'number' || !Number.isInteger(nanos) || nanos < 0 || nanos > NANOS_MAX) {
+    throw invalid(field, `nanos must be a whole number from 0 to ${NANOS_MAX}`);
+  }
+  return (wholeSeconds as number) * 1000 + Math.floor(nanos / 1e6);
 }
 
 export interface Location {

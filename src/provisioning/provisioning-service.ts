@@ -25,7 +25,7 @@ export class ProvisioningService {
   ) {}
 
   async putRatingGroup(idText: string, body: unknown): Promise<views.RatingGroupView> {
-    const id = schemas.parseWith(schemas.tariffBody.shape.rates.element.shape.rating_group, Number(idText), 'id');
+    const id = schemas.parseWith(schemas.ratingGroupPathId, idText, 'id');
     const input = schemas.parseWith(schemas.ratingGroupBody, body);
     const { rows } = await this.pool.query<views.RatingGroupRow>(
       `INSERT INTO rating_groups (id, name, unit) VALUES ($1, $2, $3)
@@ -157,8 +157,7 @@ export class ProvisioningService {
 
   async createAllowance(customerId: string, body: unknown): Promise<{ created: boolean; allowance: views.AllowanceView }> {
     const input = schemas.parseWith(schemas.allowanceBody, body);
-    const validFrom = new Date(input.valid_from);
-    const validUntil = new Date(input.valid_until);
+    const { valid_from: validFrom, valid_until: validUntil } = input;
     if (validUntil <= validFrom) throw invalid('valid_until', 'must be after valid_from');
     await this.requireRatingGroups([input.rating_group], 'rating_group');
     const id = input.id ?? randomUUID();

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { isTimeZone } from '../charging/periods.js';
 import { AppError } from '../errors.js';
+import { ID_RULE, isId, parseRfc3339, RFC3339_RULE, UINT32_DIGITS } from '../formats.js';
 import { parseAmount } from '../money/amount.js';
 import { isCurrency } from '../money/currency.js';
 
@@ -11,7 +12,7 @@ export const ALLOWANCES_PER_CUSTOMER_MAX = 256;
 export const NAME_LENGTH_MAX = 200;
 export const PAGE_SIZE_MAX = 1000;
 
-const id = z.string().regex(/^[\x21-\x7e]{1,128}$/, 'must be 1 to 128 printable ASCII characters without spaces');
+const id = z.string().refine(isId, ID_RULE);
 const name = z.string().min(1, 'is required').max(NAME_LENGTH_MAX, `must be at most ${NAME_LENGTH_MAX} characters`);
 const currency = z.string().refine(isCurrency, 'must be an ISO 4217 code such as "EUR"');
 /** Prices may be far below a micro-unit per unit: up to 18 decimals. */
@@ -25,7 +26,12 @@ const units = z.union([z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), z.s
   error: 'must be a whole number of units from 0 to 2^53-1',
 }).transform((value) => BigInt(value)).refine((value) => value <= BigInt(Number.MAX_SAFE_INTEGER), 'must be at most 2^53-1');
 const ratingGroupId = z.number().int('must be a whole number').min(1, 'must be at least 1').max(0xffff_ffff, 'must fit in 32 bits');
-const timestamp = z.string().refine((text) => Number.isFinite(Date.parse(text)), 'must be a timestamp such as "2026-11-01T00:00:00Z"');
+const timestamp = z.string().transform((text, context) => {
+  const ms = parseRfc3339(text);
+  if (ms !== undefined) return new Date(ms);
+  context.addIssue({ code: 'custom', message: RFC3339_RULE });
+  return z.NEVER;
+});
 
 export const ratingGroupBody = z.strictObject({
   name,
@@ -80,6 +86,8 @@ export const pageQuery = z.object({
 });
 
 export const pathId = id;
+/** Number() would read "0x10" as rating group 16 and "1e1" as 10: only plain digits are taken. */
+export const ratingGroupPathId = z.string().regex(UINT32_DIGITS, 'must be a whole number in decimal digits').transform(Number).pipe(ratingGroupId);
 
 /** Parses with a schema; the first problem becomes an AppError naming its field. */
 export function parseWith<Schema extends z.ZodType>(schema: Schema, value: unknown, root = ''): z.output<Schema> {
