@@ -20,6 +20,28 @@ export function objectAt(value: unknown, field: string): Fields {
   return value as Fields;
 }
 
+/** The fields a message has: a nested Shape for a message (or a list of them), true for any other value. */
+export type Shape = { readonly [name: string]: Shape | true };
+
+/**
+ * Refuses a field the message does not have, such as a misspelt `used_unit`, which would
+ * otherwise be read as a default. Called once every known field has been read, so the first
+ * broken known field is reported first, as over gRPC, whose decoder drops unknown fields.
+ */
+export function onlyKnown(value: unknown, shape: Shape, field = ''): void {
+  if (Array.isArray(value)) {
+    value.forEach((item, index) => onlyKnown(item, shape, `${field}[${index}]`));
+    return;
+  }
+  if (value === null || typeof value !== 'object') return;
+  for (const [name, item] of Object.entries(value)) {
+    const path = field === '' ? name : `${field}.${name}`;
+    if (!Object.hasOwn(shape, name)) throw invalid(path, 'is not a field of this message');
+    const inner = shape[name]!;
+    if (inner !== true) onlyKnown(item, inner, path);
+  }
+}
+
 export function id(value: unknown, field: string): string {
   if (value === undefined || value === null || value === '') throw invalid(field, 'is required');
   if (!isId(value)) throw invalid(field, ID_RULE);

@@ -49,6 +49,19 @@ export interface TopUpRequest {
 
 export type BalanceOwner = { customerId: string } | { deviceId: string };
 
+// The fields of each request message in charging.proto; any other is refused.
+const TIMESTAMP: read.Shape = { seconds: true, nanos: true };
+const LOCATION: read.Shape = { mcc: true, mnc: true, zone: true };
+const SESSION_HEADER: read.Shape = { session_id: true, request_number: true, device_id: true };
+const RESERVE: read.Shape = { ...SESSION_HEADER, event_time: TIMESTAMP, location: LOCATION, items: { rating_group: true, requested_units: true } };
+const COMMIT: read.Shape = {
+  ...SESSION_HEADER, event_time: TIMESTAMP, location: LOCATION, final: true,
+  items: { rating_group: true, used_units: true, requested_units: true },
+};
+const RELEASE: read.Shape = { ...SESSION_HEADER, rating_groups: true };
+const CHARGE: read.Shape = { event_id: true, device_id: true, rating_group: true, units: true, event_time: TIMESTAMP, location: LOCATION };
+const TOP_UP: read.Shape = { top_up_id: true, customer_id: true, amount: true, currency: true };
+
 function ratingGroup(value: unknown, field: string, limits: RequestLimits): number {
   const group = read.uint32(value, field, 1);
   if (!limits.isRatingGroup(group)) throw invalid(field, `unknown rating group ${group}`);
@@ -92,13 +105,17 @@ function sessionItems(body: read.Fields, limits: RequestLimits, withUsage: boole
 
 export function parseReserve(message: unknown, limits: RequestLimits, nowMs: number): SessionRequest {
   const body = read.objectAt(message, 'request');
-  return { operation: 'reserve', ...sessionHeader(body, nowMs), items: sessionItems(body, limits, false), final: false, ratingGroups: [] };
+  const request: SessionRequest = { operation: 'reserve', ...sessionHeader(body, nowMs), items: sessionItems(body, limits, false), final: false, ratingGroups: [] };
+  read.onlyKnown(body, RESERVE);
+  return request;
 }
 
 export function parseCommit(message: unknown, limits: RequestLimits, nowMs: number): SessionRequest {
   const body = read.objectAt(message, 'request');
   const header = sessionHeader(body, nowMs);
-  return { operation: 'commit', ...header, items: sessionItems(body, limits, true), final: read.boolean(body.final, 'final'), ratingGroups: [] };
+  const request: SessionRequest = { operation: 'commit', ...header, items: sessionItems(body, limits, true), final: read.boolean(body.final, 'final'), ratingGroups: [] };
+  read.onlyKnown(body, COMMIT);
+  return request;
 }
 
 export function parseRelease(message: unknown, limits: RequestLimits, nowMs: number): SessionRequest {
@@ -110,7 +127,9 @@ export function parseRelease(message: unknown, limits: RequestLimits, nowMs: num
     seen.add(group);
     return group;
   });
+  // A release has no event time or location; onlyKnown below refuses them.
   const header = sessionHeader({ ...body, event_time: undefined, location: undefined }, nowMs);
+  read.onlyKnown(body, RELEASE);
   return { operation: 'release', ...header, items: [], final: false, ratingGroups };
 }
 
@@ -119,7 +138,7 @@ export function parseCharge(message: unknown, limits: RequestLimits, nowMs: numb
   const time = read.eventTime(body.event_time, 'event_time', nowMs);
   const units = read.units(body.units, 'units');
   if (units === 0n) throw invalid('units', 'must be at least 1');
-  return {
+  const request: ChargeRequest = {
     eventId: read.id(body.event_id, 'event_id'),
     deviceId: read.id(body.device_id, 'device_id'),
     ratingGroup: ratingGroup(body.rating_group, 'rating_group', limits),
@@ -128,6 +147,8 @@ export function parseCharge(message: unknown, limits: RequestLimits, nowMs: numb
     eventTimeGiven: time.given,
     location: read.location(body.location, 'location'),
   };
+  read.onlyKnown(body, CHARGE);
+  return request;
 }
 
 export function parseTopUp(message: unknown): TopUpRequest {
@@ -138,6 +159,7 @@ export function parseTopUp(message: unknown): TopUpRequest {
   if (!amount.ok) throw invalid('amount', amount.reason);
   if (amount.micros <= 0n) throw invalid('amount', 'must be more than 0');
   if (!isCurrency(body.currency)) throw invalid('currency', 'must be an ISO 4217 code such as "EUR"');
+  read.onlyKnown(body, TOP_UP);
   return { topUpId, customerId, amountMicros: amount.micros, currency: body.currency };
 }
 

@@ -539,12 +539,10 @@ describe('timestamps outside RFC 3339 are malformed', () => {
 });
 
 describe('HTTP only: unknown fields', () => {
-  // BUG: the charging requests ignore JSON fields they do not know (src/charging/requests.ts
-  // reads only the names it expects), while proto3 JSON parsers reject unknown fields by
-  // default and the admin API refuses them. A misspelt field is therefore not an error but a
-  // default: a commit reporting `used_unit: "5"` is taken as 0 units used, the hold is
-  // released, and the usage is never charged.
-  it.fails('a commit with a misspelt used_units → 400 naming it, and nothing changes', async () => {
+  // proto3 JSON parsers reject unknown fields by default, and so does the admin API. Were a
+  // misspelt field ignored, a commit reporting `used_unit: "5"` would be taken as 0 units used,
+  // the hold released, and the usage never charged.
+  it('a commit with a misspelt used_units → 400 naming it, and nothing changes', async () => {
     const sessionId = unique('typo');
     await service.grpc.ok('Reserve', { session_id: sessionId, request_number: 1, device_id: DEVICE, items: sms('5') });
     await expectRefused('http', 'Commit', {
