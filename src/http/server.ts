@@ -71,7 +71,10 @@ function registerProvisioning(app: FastifyInstance, provisioning: ProvisioningSe
 function bearerCheck(token: string) {
   const expected = Buffer.from(`Bearer ${token}`);
   return async (request: FastifyRequest) => {
-    if (!request.url.startsWith('/v1/')) return;
+    // Decided by the route the router matched, never by request.url: the router decodes the
+    // path first, so /%761/customers is /v1/customers. A path no route matches needs the token too.
+    const route = request.routeOptions.url;
+    if (route !== undefined && !route.startsWith('/v1/')) return;
     const given = Buffer.from(request.headers.authorization ?? '');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
       throw new AppError('UNAUTHENTICATED', 'send the admin token as "Authorization: Bearer <token>"', 'authorization');

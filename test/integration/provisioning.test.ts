@@ -455,16 +455,28 @@ describe('ADMIN_TOKEN', () => {
     expect([401, 404], `${path}: ${response.status} ${response.text}`).toContain(response.status);
   });
 
-  // BUG (security): bearerCheck in src/http/server.ts tests the raw `request.url` with
-  // startsWith('/v1/'), but the router decodes percent-escapes before matching. So
-  // `/%761/...` ("%76" is "v") reaches every /v1 route without the token: reading customers,
-  // creating them, and topping up wallets.
-  it.fails.each([
+  // The router decodes percent-escapes before matching ("%76" is "v"), so these paths reach the
+  // /v1 routes: reading customers, creating them, and topping up wallets. The token is checked
+  // against the route matched, never the raw URL.
+  it.each([
     ['GET', '/%761/customers', undefined],
     ['PUT', '/%761/customers/intruder', { name: 'Intruder', currency: 'EUR' }],
     ['POST', '/%76%31/top-ups', { top_up_id: 'free-money', customer_id: 'trusted', amount: '1000', currency: 'EUR' }],
+    ['GET', '/v1/customers/%74rusted', undefined],
   ])('is not passed by %s %s', async (method, path, body) => {
     const response = await guarded.http.request(method, path, body);
     expect(response.status, `${path}: ${response.status} ${response.text}`).toBe(401);
+    expect(response.body.error).toMatchObject({ code: 'UNAUTHENTICATED', field: 'authorization' });
+  });
+
+  it('serves a percent-encoded /v1 path only with the token, and the refused attempts changed nothing', async () => {
+    const headers = { authorization: 'Bearer secret' };
+    await guarded.http.request('PUT', '/v1/customers/trusted', { name: 'Trusted', currency: 'EUR' }, headers);
+    const refused = await guarded.http.request('POST', '/%76%31/top-ups', { top_up_id: 'free-money', customer_id: 'trusted', amount: '1000', currency: 'EUR' });
+    expect(refused.status, refused.text).toBe(401);
+    const listed = await guarded.http.request('GET', '/%761/customers', undefined, headers);
+    expect(listed.status, listed.text).toBe(200);
+    expect(listed.body.items.map((customer: { id: string }) => customer.id)).toEqual(['trusted']);
+    expect((await guarded.grpc.ok('GetBalance', { customer_id: 'trusted' })).wallet.balance).toBe('0.000000');
   });
 });
