@@ -2,6 +2,7 @@
 // names on output, either spelling on input), the operator's admin API and a health check.
 // Errors leave as { "error": { "code", "message", "field" } } with the catalogued status.
 import { timingSafeEqual } from 'node:crypto';
+import { maxHeaderSize } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { ChargingService } from '../charging/charging-service.js';
 import { AppError, errorCatalogue, toAppError } from '../errors.js';
@@ -18,7 +19,15 @@ export interface HttpServerOptions {
 
 export function createHttpServer(charging: ChargingService, provisioning: ProvisioningService, log: FastifyBaseLogger, options: HttpServerOptions): FastifyInstance {
   // Fastify logs every request at info; charging is too hot for that, so its logger starts at warn.
-  const app = Fastify({ loggerInstance: log.child({}, { level: 'warn' }), bodyLimit: options.bodyBytesMax, return503OnClosing: true });
+  const app = Fastify({
+    loggerInstance: log.child({}, { level: 'warn' }), bodyLimit: options.bodyBytesMax, return503OnClosing: true,
+    // Fastify's default (100) refuses ids of 101 to 128 characters with its own 414. No segment
+    // can be longer than the request line, so none is refused by the router: an id over the
+    // limit reaches the handler and gets the 400 that names its field.
+    routerOptions: { maxParamLength: maxHeaderSize },
+  });
+  // Fastify reads text/plain bodies by default; only JSON is accepted (415 otherwise).
+  app.removeContentTypeParser('text/plain');
   app.setErrorHandler((error, _request, reply) => sendError(reply, fromFastifyError(error as FastifyError), log, error));
   app.setNotFoundHandler((request, reply) => sendError(reply, new AppError('NOT_FOUND', `no route ${request.method} ${request.url}`), log));
   if (options.adminToken !== undefined) app.addHook('onRequest', bearerCheck(options.adminToken));
