@@ -55,13 +55,15 @@ export class ProvisioningService {
         ratingGroup: rate.rating_group, price: rate.price, perUnits: rate.per_units, incrementUnits: rate.increment_units, connectFee: rate.connect_fee,
       })),
     };
+    // The definition holds every setting, so only a change of it is a new version: repeating a
+    // PUT, which is how a failed projection is mended, leaves the version as it was.
     const row = await this.transaction(async (client) => {
       const inUse = await client.query('SELECT 1 FROM customers WHERE tariff_id = $1 AND currency <> $2 LIMIT 1', [id, input.currency]);
       if (inUse.rowCount) throw new AppError('CONFLICT', 'customers in another currency use this tariff', 'currency');
       const { rows } = await client.query<views.TariffRow>(
         `INSERT INTO tariffs (id, name, currency, definition) VALUES ($1, $2, $3, $4)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, currency = excluded.currency, definition = excluded.definition,
-           version = tariffs.version + 1, updated_at = now()
+           version = tariffs.version + (tariffs.definition IS DISTINCT FROM excluded.definition)::int, updated_at = now()
          RETURNING *`, [id, input.name, input.currency, JSON.stringify(definition)]);
       return rows[0]!;
     });
