@@ -79,7 +79,6 @@ export interface OpenReservationMemory {
   breakdownBytes: {
     sessionHash: number;
     storedAnswer: number;
-    answerOrder: number;
     eventStreamEntry: number;
     expiryIndexEntry: number;
     keyspaceAndOther: number;
@@ -114,7 +113,6 @@ export async function measureOpenReservations(
   const prefix = options.firstSession.partitionPrefix;
   const sessionHash = await keyBytes(redis, `${prefix}s:${sessionId}`);
   const storedAnswer = await keyBytes(redis, `${prefix}sa:${sessionId}`);
-  const answerOrder = await keyBytes(redis, `${prefix}so:${sessionId}`);
   const eventStreamEntry = perReservation((await keysBytes(redis, streams)) - streamBytesBefore);
   const expiryIndexEntry = perReservation((await keysBytes(redis, expiryIndexes)) - expiryBytesBefore);
   const bytesPerReservation = perReservation(after - before);
@@ -125,8 +123,8 @@ export async function measureOpenReservations(
     bytesPerReservation,
     sessionIdExample: sessionId,
     breakdownBytes: {
-      sessionHash, storedAnswer, answerOrder, eventStreamEntry, expiryIndexEntry,
-      keyspaceAndOther: bytesPerReservation - sessionHash - storedAnswer - answerOrder - eventStreamEntry - expiryIndexEntry,
+      sessionHash, storedAnswer, eventStreamEntry, expiryIndexEntry,
+      keyspaceAndOther: bytesPerReservation - sessionHash - storedAnswer - eventStreamEntry - expiryIndexEntry,
     },
     statuses: { ...caller.statuses },
   };
@@ -138,7 +136,7 @@ export interface CompletedSessionMemory {
   usedMemoryBytesAfter: number;
   /** What one ended session leaves behind until its answers expire (IDEMPOTENCY_TTL_SECONDS). */
   bytesPerSession: number;
-  breakdownBytes: { storedAnswers: number; answerOrder: number; eventStreamEntries: number; keyspaceAndOther: number };
+  breakdownBytes: { storedAnswers: number; eventStreamEntries: number; keyspaceAndOther: number };
 }
 
 /**
@@ -165,7 +163,6 @@ export async function measureCompletedSessions(
   const perSession = (bytes: number) => Math.round(bytes / options.sessionCount);
   const { partitionPrefix, sessionId } = options.sampleSession;
   const storedAnswers = await keyBytes(redis, `${partitionPrefix}sa:${sessionId}`);
-  const answerOrder = await keyBytes(redis, `${partitionPrefix}so:${sessionId}`);
   const eventStreamEntries = perSession((await keysBytes(redis, streams)) - streamBytesBefore);
   const bytesPerSession = perSession(after - before);
   return {
@@ -173,6 +170,6 @@ export async function measureCompletedSessions(
     usedMemoryBytesBefore: before,
     usedMemoryBytesAfter: after,
     bytesPerSession,
-    breakdownBytes: { storedAnswers, answerOrder, eventStreamEntries, keyspaceAndOther: bytesPerSession - storedAnswers - answerOrder - eventStreamEntries },
+    breakdownBytes: { storedAnswers, eventStreamEntries, keyspaceAndOther: bytesPerSession - storedAnswers - eventStreamEntries },
   };
 }

@@ -544,7 +544,7 @@ function reportRows(results: Results, context: Context): ReportRow[] {
 function breakdown(memory: OpenReservationMemory): string {
   const parts = memory.breakdownBytes;
   return [
-    `session ${parts.sessionHash}`, `answer ${parts.storedAnswer}`, `answer order ${parts.answerOrder}`,
+    `session ${parts.sessionHash}`, `answer ${parts.storedAnswer}`,
     `stream event ${parts.eventStreamEntry}`, `expiry entry ${parts.expiryIndexEntry}`, `keyspace+other ${parts.keyspaceAndOther}`,
   ].join(', ');
 }
@@ -552,7 +552,7 @@ function breakdown(memory: OpenReservationMemory): string {
 function endedBreakdown(memory: CompletedSessionMemory): string {
   const parts = memory.breakdownBytes;
   return [
-    `answers ${parts.storedAnswers}`, `answer order ${parts.answerOrder}`, `3 stream events ${parts.eventStreamEntries}`,
+    `answers ${parts.storedAnswers}`, `3 stream events ${parts.eventStreamEntries}`,
     `keyspace+other ${parts.keyspaceAndOther}`,
   ].join(', ');
 }

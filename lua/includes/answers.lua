@@ -8,32 +8,49 @@ local function splitStored(stored)
   return string.sub(stored, 1, bar - 1), string.sub(stored, bar + 1)
 end
 
--- Returns (status, answer): (nil) for a new request, (REPLAY, answer), (CONFLICT) or (TOO_OLD).
+-- A session's answers are one hash, `<request number>` → stored answer, plus `floor`: the
+-- request number at or below which nothing is applied any more.
+--
+-- Returns (status, answer, floor): (nil) for a new request, (REPLAY, answer), (CONFLICT) or
+-- (TOO_OLD).
 local function lookupSessionAnswer(answersKey, requestNumber, fingerprint)
-  local stored = redis.call('HGET', answersKey, requestNumber)
-  if stored then
-    local storedFingerprint, answer = splitStored(stored)
+  local found = redis.call('HMGET', answersKey, requestNumber, 'floor')
+  local floor = tonumber(found[2] or '0')
+  if found[1] then
+    local storedFingerprint, answer = splitStored(found[1])
     if storedFingerprint ~= fingerprint then return Status.CONFLICT end
     return Status.REPLAY, answer
   end
-  local floor = tonumber(redis.call('HGET', answersKey, 'floor') or '0')
   if tonumber(requestNumber) <= floor then return Status.TOO_OLD end
-  return nil
+  return nil, nil, floor
 end
 
--- Keeps the newest `answersMax` answers of a session; the highest request number dropped
--- becomes the floor below which requests are refused rather than applied twice. The answers
--- outlive the session's last request by `ttlSeconds`.
-local function storeSessionAnswer(answersKey, orderKey, requestNumber, fingerprint, answer, answersMax, ttlSeconds)
-  redis.call('HSET', answersKey, requestNumber, fingerprint .. '|' .. answer)
-  if redis.call('RPUSH', orderKey, requestNumber) > answersMax then
-    local dropped = redis.call('LPOP', orderKey)
-    redis.call('HDEL', answersKey, dropped)
-    local floor = tonumber(redis.call('HGET', answersKey, 'floor') or '0')
-    if tonumber(dropped) > floor then redis.call('HSET', answersKey, 'floor', dropped) end
+-- Drops the oldest answer kept, and raises the floor to its request number.
+local function dropOldestAnswer(answersKey, floor)
+  local oldest
+  for _, field in ipairs(redis.call('HKEYS', answersKey)) do
+    local number = tonumber(field)
+    if field ~= 'floor' and (oldest == nil or number < oldest) then oldest = number end
   end
+  redis.call('HDEL', answersKey, int(oldest))
+  if oldest > floor then redis.call('HSET', answersKey, 'floor', int(oldest)) end
+end
+
+-- Keeps the answers of the newest `answersMax` request numbers: storing number n drops the
+-- answer to n - answersMax, which becomes the floor. Gateways number a session's requests one
+-- by one, so that alone keeps the hash at `answersMax` answers without listing them; the
+-- count check catches a gateway that skips numbers. The answers outlive the session's last
+-- request by `ttlSeconds`.
+local function storeSessionAnswer(answersKey, requestNumber, fingerprint, answer, floor, answersMax, ttlSeconds)
+  redis.call('HSET', answersKey, requestNumber, fingerprint .. '|' .. answer)
+  local window = tonumber(requestNumber) - answersMax
+  if window > floor then
+    redis.call('HDEL', answersKey, int(window))
+    redis.call('HSET', answersKey, 'floor', int(window))
+    floor = window
+  end
+  if redis.call('HLEN', answersKey) > answersMax + 1 then dropOldestAnswer(answersKey, floor) end
   redis.call('EXPIRE', answersKey, ttlSeconds)
-  redis.call('EXPIRE', orderKey, ttlSeconds)
 end
 
 -- One-shot keys (event_id, top_up_id): one string each, kept `ttlSeconds`.

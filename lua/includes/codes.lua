@@ -31,3 +31,9 @@ local Result = {
   USER_UNKNOWN = 5030,
   RATING_FAILED = 5031,
 }
+
+-- An integer amount or count as the exact decimal string Redis and the service expect
+-- (tostring would switch to exponent notation above 10^14).
+local function int(n)
+  return string.format('%d', n)
+end

@@ -36,6 +36,12 @@ end
 
 -- Session -------------------------------------------------------------------------------------
 
+local function openReservations(session)
+  local count = 0
+  for _ in pairs(session.reservations) do count = count + 1 end
+  return count
+end
+
 local function loadSession(key)
   local session = { key = key, exists = false, reservations = {}, connectFeeCharged = {}, changes = {}, feesCharged = {} }
   local fields = redis.call('HGETALL', key)
@@ -47,6 +53,7 @@ local function loadSession(key)
     elseif string.sub(name, 1, 3) == 'cf:' then session.connectFeeCharged[string.sub(name, 4)] = true
     end
   end
+  session.heldBefore = openReservations(session)
   return session
 end
 
@@ -64,21 +71,23 @@ local function chargeConnectFee(session, ratingGroup)
   end
 end
 
-local function openReservations(session)
-  local count = 0
-  for _ in pairs(session.reservations) do count = count + 1 end
-  return count
+-- Appends a field and its value to an HSET argument list.
+local function pushPair(list, field, value)
+  list[#list + 1] = field
+  list[#list + 1] = value
 end
 
+-- Writes the session's changes: one HSET for its fields, and its expiry index entries.
 local function writeSession(session, call, ending)
+  local fields = {}
   for _, ratingGroup in ipairs(session.changes) do
     local reservation = session.changes[ratingGroup]
     local member = ratingGroup .. ':' .. call.sid
     if reservation then
-      redis.call('HSET', session.key, 'g:' .. ratingGroup, encodeReservation(reservation))
+      pushPair(fields, 'g:' .. ratingGroup, encodeReservation(reservation))
       redis.call('ZADD', call.expiryKey, int(reservation.expiresAt + call.graceMs), member)
     else
-      redis.call('HDEL', session.key, 'g:' .. ratingGroup)
+      if not ending then redis.call('HDEL', session.key, 'g:' .. ratingGroup) end
       redis.call('ZREM', call.expiryKey, member)
     end
   end
@@ -86,12 +95,18 @@ local function writeSession(session, call, ending)
     redis.call('DEL', session.key)
     return
   end
-  for _, ratingGroup in ipairs(session.feesCharged) do redis.call('HSET', session.key, 'cf:' .. ratingGroup, '1') end
-  redis.call('HSET', session.key, 'dev', call.dev, 'cus', call.cus)
+  for _, ratingGroup in ipairs(session.feesCharged) do pushPair(fields, 'cf:' .. ratingGroup, '1') end
+  pushPair(fields, 'dev', call.dev)
+  pushPair(fields, 'cus', call.cus)
+  redis.call('HSET', session.key, unpack(fields))
   -- Held money must never vanish with a key, so a session with holds does not expire: the
-  -- sweep releases them. An idle session without holds lives as long as its answers.
-  if openReservations(session) > 0 then redis.call('PERSIST', session.key)
-  else redis.call('EXPIRE', session.key, call.ttlSeconds) end
+  -- sweep releases them. An idle session without holds lives as long as its answers. A new
+  -- key has no time to live to remove, nor has one that already held something.
+  if openReservations(session) > 0 then
+    if session.exists and session.heldBefore == 0 then redis.call('PERSIST', session.key) end
+  else
+    redis.call('EXPIRE', session.key, call.ttlSeconds)
+  end
 end
 
 -- Releases a reservation in full: its money hold, and its allowance holds with no usage.
@@ -221,9 +236,9 @@ local function runSessionCall(operation, call)
   call.ttlSeconds, call.alim = tonumber(call.ttl), tonumber(call.alim)
   local prefix = ARGV[1]
   call.expiryKey = prefix .. 'exp'
-  local answersKey, orderKey = prefix .. 'sa:' .. call.sid, prefix .. 'so:' .. call.sid
+  local answersKey = prefix .. 'sa:' .. call.sid
 
-  local status, answer = lookupSessionAnswer(answersKey, call.rq, call.fp)
+  local status, answer, floor = lookupSessionAnswer(answersKey, call.rq, call.fp)
   if status then return { status, answer } end
   local state = State.new(prefix, call.cus, call.dev, call.now)
   if not state or not state:loadDevice(call.day, call.mon) then return { Status.MOVED } end
@@ -277,6 +292,6 @@ local function runSessionCall(operation, call)
     end
   end
   answer = cjson.encode({ r = result, cur = state.currency, i = outs })
-  storeSessionAnswer(answersKey, orderKey, call.rq, call.fp, answer, tonumber(call.amax), call.ttlSeconds)
+  storeSessionAnswer(answersKey, call.rq, call.fp, answer, floor, tonumber(call.amax), call.ttlSeconds)
   return { Status.OK, answer }
 end

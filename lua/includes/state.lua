@@ -6,10 +6,6 @@
 -- Amounts are integer micro-units. They are read with tonumber (exact below 2^53, which the
 -- service enforces on every input) and written only as HINCRBY deltas.
 
-local function int(n)
-  return string.format('%d', n)
-end
-
 local State = {}
 State.__index = State
 

@@ -9,7 +9,7 @@
 // <prefix>{p<n>}:ai:<customer>:<rg>    buckets a rating group draws on, in order of use (zset)
 // <prefix>{p<n>}:ac:<customer>         every bucket of a customer (set)
 // <prefix>{p<n>}:s:<session>           session hash (see lua/includes/session.lua)
-// <prefix>{p<n>}:sa:<session>, so:<session>  stored answers of a session, and their order
+// <prefix>{p<n>}:sa:<session>           stored answers of a session, and its floor (answers.lua)
 // <prefix>{p<n>}:ea:<event>, ta:<top-up>     stored answers of one-shot charges and top-ups
 // <prefix>{p<n>}:exp                   reservations by the time they expire (zset)
 // <prefix>{p<n>}:events                the partition's event stream

@@ -102,6 +102,18 @@ describe('reordering', () => {
     expect(await service.grpc.ok('Commit', commitBody('long', 12, 1, 1))).toMatchObject({ request_number: 12 });
     expect(await walletAndEvents()).toEqual(before);
   });
+  it('keeps at most SESSION_ANSWERS_MAX answers when a gateway jumps ahead in its numbering', async () => {
+    await service.grpc.ok('Reserve', { session_id: 'jump', request_number: 1, device_id: 'idem-a', items: [{ rating_group: SMS, requested_units: '1' }] });
+    const numbers = [2, 3, 4, 5, 100, 101, 102, 103, 104, 105, 106, 107, 108];
+    for (const number of numbers) await service.grpc.ok('Commit', commitBody('jump', number, 1, 1));
+    const answersKey = `${service.app.keys.customerPrefix('idem')}sa:jump`;
+    expect(await service.redis.hlen(answersKey)).toBe(8 + 1); // the newest 8 answers and the floor
+    for (const number of [5, 100]) {
+      const old = await service.grpc.call('Commit', commitBody('jump', number, 1, 1));
+      expect(old.ok ? undefined : old.error, `request ${number}`).toMatchObject({ errorCode: 'REQUEST_NUMBER_TOO_OLD' });
+    }
+    expect(await service.grpc.ok('Commit', commitBody('jump', 101, 1, 1))).toMatchObject({ request_number: 101 });
+  });
 });
 
 describe('conflicts', () => {
