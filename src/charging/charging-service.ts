@@ -1,7 +1,7 @@
 // The charging use cases: read the request, resolve the device, rate, then apply atomically in
 // Redis. Transports call these with decoded messages and get plain answers or AppErrors back;
 // nothing here knows which transport called.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { BalanceStore, ScriptReply } from '../balance/balance-store.js';
 import { Result, ScriptStatus } from '../balance/codes.js';
 import { AppError } from '../errors.js';
@@ -72,7 +72,7 @@ export class ChargingService {
   async topUp(message: unknown): Promise<{ top_up_id: string; customer_id: string; wallet: WalletView }> {
     const request = requests.parseTopUp(message);
     const reply = await this.store.topUp(request.customerId, {
-      tid: request.topUpId, fp: fingerprint(['top-up', request.customerId, request.amountMicros, request.currency]),
+      tid: request.topUpId, fp: fingerprint(['top-up', request.customerId, String(request.amountMicros), request.currency]),
       cus: request.customerId, amount: request.amountMicros.toString(), cur: request.currency,
       now: String(this.clock.nowMs()), ttl: String(this.settings.idempotencyTtlSeconds),
     });
@@ -162,7 +162,7 @@ export class ChargingService {
     const periods = periodsAt(device.profile.timeZone, request.eventTimeMs);
     const call = {
       eid: request.eventId,
-      fp: fingerprint(['charge', request.deviceId, request.ratingGroup, request.units, request.eventTimeGiven ? request.eventTimeMs : null, request.location ?? null]),
+      fp: fingerprint(['charge', request.deviceId, request.ratingGroup, String(request.units), request.eventTimeGiven ? request.eventTimeMs : null, request.location ?? null]),
       dev: request.deviceId, cus: device.customerId, now: String(this.clock.nowMs()), at: String(request.eventTimeMs),
       ttl: String(this.settings.idempotencyTtlSeconds), alim: String(this.settings.allowancesPerRatingGroupMax),
       day: periods.day, mon: periods.month, item,
@@ -198,11 +198,11 @@ function answerOf(reply: ScriptReply, keyField: string): string {
 function sessionFingerprint(request: requests.SessionRequest): string {
   return fingerprint([
     request.operation, request.deviceId, request.eventTimeGiven ? request.eventTimeMs : null, request.location ?? null,
-    request.items.map((item) => [item.ratingGroup, item.usedUnits, item.requestedUnits]), request.final, request.ratingGroups,
+    request.items.map((item) => [item.ratingGroup, String(item.usedUnits), String(item.requestedUnits)]), request.final, request.ratingGroups,
   ]);
 }
 
+/** JSON.stringify refuses bigints, so callers pass units as decimal strings. */
 function fingerprint(parts: unknown[]): string {
-  const text = JSON.stringify(parts, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
-  return createHash('sha1').update(text).digest('base64url');
+  return hash('sha1', JSON.stringify(parts), 'base64url');
 }
