@@ -7,13 +7,11 @@
 //   event loop and core, never sharing one with the load generator.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { startEmbeddedPostgres } from '../src/infra/embedded-postgres.js';
+import { findPostgres, type FoundPostgres, type PostgresSource } from '../src/infra/find-postgres.js';
 import { freePort } from '../src/infra/free-port.js';
 import { redisServerAvailable, startRedisServer, type RedisServerHandle } from '../src/infra/redis-server.js';
 
@@ -21,7 +19,6 @@ import { redisServerAvailable, startRedisServer, type RedisServerHandle } from '
 const repositoryRoot = fileURLToPath(new URL('../../', import.meta.url));
 const serviceEntryPoint = join(repositoryRoot, 'dist', 'src', 'main.js');
 
-const localDatabaseUrl = 'postgres://postgres@127.0.0.1:5432/test';
 const databaseProbeTimeoutMs = 2_000;
 const healthTimeoutMs = 30_000;
 const healthIntervalMs = 100;
@@ -56,14 +53,12 @@ export class Cleanups {
   }
 }
 
-export type DatabaseSource = 'DATABASE_URL' | 'local PostgreSQL' | 'embedded PostgreSQL';
-
 export interface BenchEnvironment {
   /** Short, unique per run: part of the schema, the key prefix and every session id. */
   runId: string;
   redis: RedisServerHandle;
   databaseUrl: string;
-  databaseSource: DatabaseSource;
+  databaseSource: PostgresSource;
   databaseSchema: string;
   redisKeyPrefix: string;
   partitionCount: number;
@@ -104,30 +99,10 @@ export async function startEnvironment(options: EnvironmentOptions, cleanups: Cl
 // ---------------------------------------------------------------------------------------------
 // PostgreSQL
 
-async function findDatabase(choice: EnvironmentOptions['postgres'], cleanups: Cleanups): Promise<{ url: string; source: DatabaseSource }> {
-  const configured = process.env['DATABASE_URL']?.trim();
-  if (choice === 'auto' && configured !== undefined && configured !== '') return { url: configured, source: 'DATABASE_URL' };
-  if (choice === 'auto' && (await canConnect(localDatabaseUrl))) return { url: localDatabaseUrl, source: 'local PostgreSQL' };
-  const directory = await mkdtemp(join(tmpdir(), 'io-billing-bench-postgres-'));
-  cleanups.add('embedded PostgreSQL directory', () => rm(directory, { recursive: true, force: true }));
-  const server = await startEmbeddedPostgres({ directory: join(directory, 'data') });
-  cleanups.add('embedded PostgreSQL', () => server.stop());
-  return { url: server.url, source: 'embedded PostgreSQL' };
-}
-
-async function canConnect(connectionString: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString, connectionTimeoutMillis: databaseProbeTimeoutMs });
-  // A failed connect can still emit 'error' later; without a listener that would crash the run.
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+async function findDatabase(choice: EnvironmentOptions['postgres'], cleanups: Cleanups): Promise<FoundPostgres> {
+  const database = await findPostgres({ useExisting: choice === 'auto', purpose: 'io-billing-bench' });
+  cleanups.add(database.source, () => database.release());
+  return database;
 }
 
 async function dropSchema(connectionString: string, schema: string): Promise<void> {

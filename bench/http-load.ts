@@ -12,9 +12,8 @@
 // Latency is recorded per 2xx response from autocannon's own timer (request written → response
 // parsed) into an exact histogram: autocannon's built-in one keeps whole milliseconds only.
 import autocannon from 'autocannon';
-import { fork, type ChildProcess } from 'node:child_process';
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { runInWorkers, shareOf, type LoadObserver } from './worker-processes.js';
 
 export type HttpFlow =
   | { kind: 'noop' }
@@ -80,91 +79,24 @@ interface HttpWorkerReport {
   latenciesNs: Float64Array;
 }
 
-export type HttpParentMessage = { type: 'run'; options: HttpWorkerOptions } | { type: 'start' };
-export type HttpWorkerMessage = { type: 'ready' } | { type: 'report'; report: HttpWorkerReport } | { type: 'failed'; message: string };
 
-export interface HttpLoadObserver {
-  measuredPhaseStarted?(): void;
-  measuredPhaseEnded?(): void;
-}
-
-const workerExitGraceMs = 5_000;
 /** autocannon stops at its next 1-second tick after the duration, and waits for nothing longer. */
 const autocannonTailMs = 2_000;
 
-export async function runHttpLoad(options: HttpLoadOptions, observer: HttpLoadObserver = {}): Promise<HttpLoadResult> {
+export async function runHttpLoad(options: HttpLoadOptions, observer: LoadObserver = {}): Promise<HttpLoadResult> {
   if (options.connections < options.processCount) throw new RangeError('connections must be at least processCount');
-  const workerPath = fileURLToPath(new URL('./http-load-worker.js', import.meta.url));
-  const children = Array.from({ length: options.processCount }, () =>
-    fork(workerPath, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+  const reports = await runInWorkers<HttpWorkerOptions, HttpWorkerReport>(
+    {
+      workerUrl: new URL('./http-load-worker.js', import.meta.url),
+      label: 'HTTP load worker',
+      optionsPerWorker: Array.from({ length: options.processCount }, (_, workerIndex) => ({
+        ...options, workerIndex, connections: shareOf(options.connections, options.processCount, workerIndex),
+      })),
+      timeoutMs: 30_000 + options.warmupMs + options.durationMs + 2 * autocannonTailMs,
+    },
+    observer,
   );
-  let succeeded = false;
-  try {
-    const workers = children.map((child, workerIndex) => new WorkerHandle(child, { ...options, workerIndex, connections: share(options, workerIndex) }));
-    await Promise.all(workers.map((worker) => worker.ready));
-    for (const worker of workers) worker.start();
-    observer.measuredPhaseStarted?.();
-    const reports = await Promise.all(workers.map((worker) => worker.report));
-    observer.measuredPhaseEnded?.();
-    succeeded = true;
-    return mergeReports(options, reports);
-  } finally {
-    await Promise.all(children.map((child) => exitWithin(child, succeeded ? workerExitGraceMs : 0)));
-  }
-}
-
-function share(options: HttpLoadOptions, workerIndex: number): number {
-  return Math.floor(options.connections / options.processCount) + (workerIndex < options.connections % options.processCount ? 1 : 0);
-}
-
-function exitWithin(child: ChildProcess, graceMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const timer = setTimeout(() => child.kill(), graceMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
-
-class WorkerHandle {
-  readonly ready: Promise<void>;
-  readonly report: Promise<HttpWorkerReport>;
-
-  constructor(
-    private readonly child: ChildProcess,
-    options: HttpWorkerOptions,
-  ) {
-    const label = `HTTP load worker ${options.workerIndex}`;
-    const timeoutMs = 30_000 + options.warmupMs + options.durationMs + 2 * autocannonTailMs;
-    let resolveReady!: () => void;
-    const announced = new Promise<void>((resolve) => (resolveReady = resolve));
-    this.report = new Promise<HttpWorkerReport>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${label} timed out after ${timeoutMs} ms`)), timeoutMs);
-      const fail = (error: Error) => {
-        clearTimeout(timer);
-        reject(error);
-      };
-      child.on('message', (message: HttpWorkerMessage) => {
-        if (message.type === 'ready') resolveReady();
-        else if (message.type === 'failed') fail(new Error(`${label}: ${message.message}`));
-        else {
-          clearTimeout(timer);
-          resolve(message.report);
-        }
-      });
-      child.on('error', fail);
-      child.on('exit', (code, signal) => fail(new Error(`${label} exited (${signal ?? code}) before reporting`)));
-    });
-    this.report.catch(() => undefined);
-    this.ready = Promise.race([announced, this.report.then(() => undefined)]);
-    child.send({ type: 'run', options } satisfies HttpParentMessage);
-  }
-
-  start(): void {
-    this.child.send({ type: 'start' } satisfies HttpParentMessage);
-  }
+  return mergeReports(options, reports);
 }
 
 function mergeReports(options: HttpLoadOptions, reports: readonly HttpWorkerReport[]): HttpLoadResult {

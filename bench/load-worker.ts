@@ -1,49 +1,7 @@
-// One load-generation process, forked by runLoad (load.ts). It receives its share of the
+// One gRPC load-generation process, forked by runLoad (load.ts): receives its share of the
 // gateways, connects and warms up, reports ready, waits for the parent's start so that every
 // process measures the same window, runs, and sends back its counters and latencies.
-import { runLoadInProcess, type ParentMessage, type WorkerMessage, type WorkerOptions } from './load.js';
+import { runLoadInProcess } from './load.js';
+import { serveWorker } from './worker-processes.js';
 
-function send(message: WorkerMessage): Promise<void> {
-  return new Promise((resolve, reject) => process.send!(message, undefined, {}, (error) => (error ? reject(error) : resolve())));
-}
-
-function nextMessage<T extends ParentMessage['type']>(type: T): Promise<Extract<ParentMessage, { type: T }>> {
-  return new Promise((resolve) => {
-    const onMessage = (message: ParentMessage) => {
-      if (message.type !== type) return;
-      process.off('message', onMessage);
-      resolve(message as Extract<ParentMessage, { type: T }>);
-    };
-    process.on('message', onMessage);
-  });
-}
-
-/** Set once the report is sent: the disconnect that follows is this process's own. */
-let reported = false;
-
-async function main(): Promise<void> {
-  // A parent that dies (or is stopped) without telling us: stop at once rather than load a
-  // server nobody measures any more.
-  process.once('disconnect', () => {
-    if (!reported) process.exit(1);
-  });
-  if (process.send === undefined) throw new Error('load-worker runs only as a child of runLoad (load.js)');
-  // Listen for 'start' before announcing readiness, so it cannot be missed.
-  const started = nextMessage('start');
-  const { options } = await nextMessage('run');
-  const report = await runLoadInProcess(options satisfies WorkerOptions, async () => {
-    await send({ type: 'ready' });
-    await started;
-  });
-  reported = true;
-  await send({ type: 'report', report });
-}
-
-main()
-  .catch(async (error: unknown) => {
-    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    if (process.send !== undefined) await send({ type: 'failed', message }).catch(() => undefined);
-    else console.error(message);
-    process.exitCode = 1;
-  })
-  .finally(() => process.disconnect?.());
+serveWorker('load-worker', runLoadInProcess);

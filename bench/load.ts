@@ -9,13 +9,13 @@
 // Use:  node dist/bench/load.js --target 127.0.0.1:50151 [--flow noop|session] [options]
 //       (node dist/bench/load.js --help lists them)
 // or programmatically: runLoad(options) → LoadResult.
-import { fork, type ChildProcess } from 'node:child_process';
 import { createHistogram, performance, type RecordableHistogram } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type protobuf from 'protobufjs';
 import { GrpcJsUnaryClient } from './grpc-js-unary-client.js';
+import { runInWorkers, shareOf, type LoadObserver } from './worker-processes.js';
 import {
   GrpcCallError,
   GrpcLightClient,
@@ -207,21 +207,6 @@ export interface WorkerReport {
   latenciesNs: Float64Array;
 }
 
-export type ParentMessage = { type: 'run'; options: WorkerOptions } | { type: 'start' };
-export type WorkerMessage =
-  | { type: 'ready' }
-  | { type: 'report'; report: WorkerReport }
-  | { type: 'failed'; message: string };
-
-/**
- * Lets the caller sample the server side (CPU, Redis INFO…) over the same window. Started: just
- * after every process is warmed up and told to go; ended: once every process has reported.
- */
-export interface LoadObserver {
-  measuredPhaseStarted?(): void;
-  measuredPhaseEnded?(): void;
-}
-
 export type LoadInput = Partial<Omit<LoadOptions, 'target' | 'flow'>> & Pick<LoadOptions, 'target' | 'flow'>;
 
 /**
@@ -234,79 +219,16 @@ export type LoadInput = Partial<Omit<LoadOptions, 'target' | 'flow'>> & Pick<Loa
  */
 export async function runLoad(input: LoadInput, observer: LoadObserver = {}): Promise<LoadResult> {
   const options = completeOptions(input);
-  const workerPath = fileURLToPath(new URL('./load-worker.js', import.meta.url));
-  const children = Array.from({ length: options.processCount }, () =>
-    fork(workerPath, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+  const reports = await runInWorkers<WorkerOptions, WorkerReport>(
+    {
+      workerUrl: new URL('./load-worker.js', import.meta.url),
+      label: 'load worker',
+      optionsPerWorker: Array.from({ length: options.processCount }, (_, workerIndex) => workerOptions(options, workerIndex)),
+      timeoutMs: 30_000 + options.warmupMs + options.durationMs + options.drainMs,
+    },
+    observer,
   );
-  let succeeded = false;
-  try {
-    const workers = children.map((child, workerIndex) => new WorkerHandle(child, workerOptions(options, workerIndex)));
-    await Promise.all(workers.map((worker) => worker.ready));
-    for (const worker of workers) worker.start();
-    observer.measuredPhaseStarted?.();
-    const reports = await Promise.all(workers.map((worker) => worker.report));
-    observer.measuredPhaseEnded?.();
-    succeeded = true;
-    return mergeReports(options, reports);
-  } finally {
-    // Workers exit by themselves once they have reported; after a failure the others are stopped.
-    await Promise.all(children.map((child) => exitWithin(child, succeeded ? workerExitGraceMs : 0)));
-  }
-}
-
-const workerExitGraceMs = 5_000;
-
-function exitWithin(child: ChildProcess, graceMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const timer = setTimeout(() => child.kill(), graceMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
-
-class WorkerHandle {
-  /** Settles when the worker has connected and warmed up, or has failed. */
-  readonly ready: Promise<void>;
-  readonly report: Promise<WorkerReport>;
-
-  constructor(
-    private readonly child: ChildProcess,
-    options: WorkerOptions,
-  ) {
-    const label = `load worker ${options.workerIndex}`;
-    // Bound the wait: a worker that hangs must not hang the bench.
-    const timeoutMs = 30_000 + options.warmupMs + options.durationMs + options.drainMs;
-    let resolveReady!: () => void;
-    const announced = new Promise<void>((resolve) => (resolveReady = resolve));
-    this.report = new Promise<WorkerReport>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${label} timed out after ${timeoutMs} ms`)), timeoutMs);
-      const fail = (error: Error) => {
-        clearTimeout(timer);
-        reject(error);
-      };
-      child.on('message', (message: WorkerMessage) => {
-        if (message.type === 'ready') resolveReady();
-        else if (message.type === 'failed') fail(new Error(`${label}: ${message.message}`));
-        else {
-          clearTimeout(timer);
-          resolve(message.report);
-        }
-      });
-      child.on('error', fail);
-      child.on('exit', (code, signal) => fail(new Error(`${label} exited (${signal ?? code}) before reporting`)));
-    });
-    // When another worker fails first, nobody awaits this report any more: not an unhandled rejection.
-    this.report.catch(() => undefined);
-    this.ready = Promise.race([announced, this.report.then(() => undefined)]);
-    child.send({ type: 'run', options } satisfies ParentMessage);
-  }
-
-  start(): void {
-    this.child.send({ type: 'start' } satisfies ParentMessage);
-  }
+  return mergeReports(options, reports);
 }
 
 function completeOptions(input: LoadInput): LoadOptions {
@@ -335,8 +257,7 @@ function completeOptions(input: LoadInput): LoadOptions {
 
 /** Splits gateways and flows as evenly as integers allow; the first processes take the rest. */
 function workerOptions(options: LoadOptions, workerIndex: number): WorkerOptions {
-  const share = (total: number) =>
-    Math.floor(total / options.processCount) + (workerIndex < total % options.processCount ? 1 : 0);
+  const share = (total: number) => shareOf(total, options.processCount, workerIndex);
   return {
     ...options,
     workerIndex,

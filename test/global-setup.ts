@@ -1,11 +1,7 @@
 // Runs once per `vitest run`, before any test file: one Redis and one PostgreSQL shared by all
 // files. Files run in parallel and keep apart by key prefix and schema (see support/context.ts).
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
 import type { TestProject } from 'vitest/node';
-import { startEmbeddedPostgres } from '../src/infra/embedded-postgres.js';
+import { findPostgres } from '../src/infra/find-postgres.js';
 import { redisServerAvailable, startRedisServer } from '../src/infra/redis-server.js';
 
 declare module 'vitest' {
@@ -14,9 +10,6 @@ declare module 'vitest' {
     databaseUrl: string;
   }
 }
-
-const localDatabaseUrl = 'postgres://postgres@127.0.0.1:5432/test';
-const localProbeTimeoutMs = 2000;
 
 type Teardown = () => Promise<void>;
 
@@ -48,29 +41,8 @@ async function startPrivateRedis(teardowns: Teardown[]): Promise<string> {
   return server.url;
 }
 
-/** An explicit DATABASE_URL wins; then a local PostgreSQL; then an embedded one, so CI needs nothing. */
 async function findDatabase(teardowns: Teardown[]): Promise<string> {
-  const configured = process.env['DATABASE_URL'];
-  if (configured !== undefined && configured.trim() !== '') return configured;
-  if (await canConnect(localDatabaseUrl)) return localDatabaseUrl;
-  const directory = await mkdtemp(join(tmpdir(), 'io-billing-test-postgres-'));
-  teardowns.push(() => rm(directory, { recursive: true, force: true }));
-  const server = await startEmbeddedPostgres({ directory: join(directory, 'data') });
-  teardowns.push(() => server.stop());
-  return server.url;
-}
-
-async function canConnect(connectionString: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString, connectionTimeoutMillis: localProbeTimeoutMs });
-  // A failed connect can still emit 'error' later; without a listener that would crash the run.
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+  const database = await findPostgres({ useExisting: true, purpose: 'io-billing-test' });
+  teardowns.push(() => database.release());
+  return database.url;
 }
