@@ -12,7 +12,7 @@
 // Latency is recorded per 2xx response from autocannon's own timer (request written → response
 // parsed) into an exact histogram: autocannon's built-in one keeps whole milliseconds only.
 import autocannon from 'autocannon';
-import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
+import { addCounts, LatencySamples, latencySummary, mergedHistogram } from './latencies.js';
 import { runInWorkers, shareOf, type LoadObserver } from './worker-processes.js';
 
 export type HttpFlow =
@@ -100,8 +100,7 @@ export async function runHttpLoad(options: HttpLoadOptions, observer: LoadObserv
 }
 
 function mergeReports(options: HttpLoadOptions, reports: readonly HttpWorkerReport[]): HttpLoadResult {
-  const histogram = createHistogram();
-  for (const report of reports) for (const latencyNs of report.latenciesNs) histogram.record(latencyNs);
+  const histogram = mergedHistogram(reports.map((report) => report.latenciesNs));
   const elapsedMs = Math.max(...reports.map((report) => report.elapsedMs));
   const sum = (pick: (report: HttpWorkerReport) => number) => reports.reduce((total, report) => total + pick(report), 0);
   const requestsOk = sum((report) => report.requestsOk);
@@ -126,23 +125,6 @@ function mergeReports(options: HttpLoadOptions, reports: readonly HttpWorkerRepo
   };
 }
 
-function latencySummary(histogram: RecordableHistogram) {
-  const ms = (ns: number) => (histogram.count === 0 ? 0 : Math.round(ns / 1e3) / 1e3);
-  return {
-    latencyMsP50: ms(histogram.percentile(50)),
-    latencyMsP90: ms(histogram.percentile(90)),
-    latencyMsP99: ms(histogram.percentile(99)),
-    latencyMsMax: ms(histogram.max),
-    latencyMsMean: ms(histogram.mean),
-  };
-}
-
-function addCounts(countsList: readonly Record<string, number>[]): Record<string, number> {
-  const total: Record<string, number> = {};
-  for (const counts of countsList) for (const [key, count] of Object.entries(counts)) total[key] = (total[key] ?? 0) + count;
-  return total;
-}
-
 // ---------------------------------------------------------------------------------------------
 // One process
 
@@ -151,16 +133,10 @@ class PhaseStats {
   flowsCompleted = 0;
   flowsAborted = 0;
   readonly resultsByCode: Record<string, number> = {};
-  private latenciesNs = new Float64Array(1 << 16);
-  private latencyCount = 0;
+  private readonly samples = new LatencySamples();
 
   recordLatency(latencyMs: number): void {
-    if (this.latencyCount === this.latenciesNs.length) {
-      const grown = new Float64Array(this.latenciesNs.length * 2);
-      grown.set(this.latenciesNs);
-      this.latenciesNs = grown;
-    }
-    this.latenciesNs[this.latencyCount++] = Math.max(1, Math.round(latencyMs * 1e6));
+    this.samples.record(latencyMs);
   }
 
   recordResult(name: string): void {
@@ -168,7 +144,7 @@ class PhaseStats {
   }
 
   latencies(): Float64Array {
-    return this.latenciesNs.slice(0, this.latencyCount);
+    return this.samples.values();
   }
 }
 

@@ -9,7 +9,8 @@
 // Use:  node dist/bench/load.js --target 127.0.0.1:50151 [--flow noop|session] [options]
 //       (node dist/bench/load.js --help lists them)
 // or programmatically: runLoad(options) → LoadResult.
-import { createHistogram, performance, type RecordableHistogram } from 'node:perf_hooks';
+import { createHistogram, performance } from 'node:perf_hooks';
+import { addCounts, LatencySamples, latencySummary, mergedHistogram, type LatencySummary } from './latencies.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -269,8 +270,7 @@ function workerOptions(options: LoadOptions, workerIndex: number): WorkerOptions
 }
 
 function mergeReports(options: LoadOptions, reports: readonly WorkerReport[]): LoadResult {
-  const histogram = createHistogram();
-  for (const report of reports) recordAll(histogram, report.latenciesNs);
+  const histogram = mergedHistogram(reports.map((report) => report.latenciesNs));
   const elapsedMs = Math.max(...reports.map((report) => report.elapsedMs));
   const sum = (pick: (report: WorkerReport) => number) => reports.reduce((total, report) => total + pick(report), 0);
   const callsOk = sum((report) => report.callsOk);
@@ -308,36 +308,6 @@ function processSummary(report: WorkerReport): ProcessSummary {
     latencyMsP99: report.latency.latencyMsP99,
     cpuPercent: round((report.cpuMicros / 1000 / report.elapsedMs) * 100, 1),
   };
-}
-
-function recordAll(histogram: RecordableHistogram, latenciesNs: Float64Array): void {
-  for (let index = 0; index < latenciesNs.length; index++) histogram.record(latenciesNs[index]!);
-}
-
-export interface LatencySummary {
-  latencyMsP50: number;
-  latencyMsP90: number;
-  latencyMsP99: number;
-  latencyMsMax: number;
-  latencyMsMean: number;
-}
-
-function latencySummary(histogram: RecordableHistogram): LatencySummary {
-  const empty = histogram.count === 0;
-  const ms = (ns: number) => (empty ? 0 : round(ns / 1e6, 3));
-  return {
-    latencyMsP50: ms(histogram.percentile(50)),
-    latencyMsP90: ms(histogram.percentile(90)),
-    latencyMsP99: ms(histogram.percentile(99)),
-    latencyMsMax: ms(histogram.max),
-    latencyMsMean: ms(histogram.mean),
-  };
-}
-
-function addCounts(countsList: readonly Record<string, number>[]): Record<string, number> {
-  const total: Record<string, number> = {};
-  for (const counts of countsList) for (const [key, count] of Object.entries(counts)) total[key] = (total[key] ?? 0) + count;
-  return total;
 }
 
 function round(value: number, digits: number): number {
@@ -387,22 +357,17 @@ class PhaseStats {
   flowsAborted = 0;
   readonly errorsByStatus: Record<string, number> = {};
   readonly resultsByCode: Record<string, number> = {};
-  private latenciesNs: Float64Array;
-  private latencyCount = 0;
+  private readonly samples: LatencySamples;
 
   /** samplesMax 0 keeps no samples (the warm-up phase). */
   constructor(private readonly samplesMax: number) {
-    this.latenciesNs = new Float64Array(Math.min(samplesMax, 1 << 16));
+    this.samples = new LatencySamples(samplesMax);
   }
 
   recordOk(latencyMs: number): void {
     this.callsOk++;
-    if (this.samplesMax === 0) return;
-    // The histogram takes integers ≥ 1 ns.
-    const latencyNs = Math.max(1, Math.round(latencyMs * 1e6));
-    this.histogram.record(latencyNs);
-    if (this.latencyCount === this.latenciesNs.length) this.growSamples();
-    this.latenciesNs[this.latencyCount++] = latencyNs;
+    // Cannot overflow: a phase makes at most flowsMax × calls per flow OK calls = samplesMax.
+    if (this.samplesMax > 0) this.histogram.record(this.samples.record(latencyMs));
   }
 
   recordError(error: unknown): void {
@@ -428,15 +393,8 @@ class PhaseStats {
       resultsByCode: this.resultsByCode,
       cpuMicros,
       latency: latencySummary(this.histogram),
-      latenciesNs: this.latenciesNs.slice(0, this.latencyCount),
+      latenciesNs: this.samples.values(),
     };
-  }
-
-  private growSamples(): void {
-    // Cannot overflow: a phase makes at most flowsMax × calls per flow OK calls = samplesMax.
-    const grown = new Float64Array(Math.min(this.samplesMax, this.latenciesNs.length * 2));
-    grown.set(this.latenciesNs);
-    this.latenciesNs = grown;
   }
 }
 
