@@ -52,7 +52,7 @@ export function loadConfig(environment: Environment = process.env): Config {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(databaseSchema)) {
     throw new ConfigError('DATABASE_SCHEMA: must be a lower-case SQL identifier');
   }
-  return Object.freeze({
+  const config = Object.freeze({
     grpcHost: read.string('GRPC_HOST', '0.0.0.0'),
     grpcPort: read.integer('GRPC_PORT', 50051, 0, 65535),
     httpHost: read.string('HTTP_HOST', '0.0.0.0'),
@@ -78,6 +78,14 @@ export function loadConfig(environment: Environment = process.env): Config {
     adminToken: read.optional('ADMIN_TOKEN'),
     logLevel: read.string('LOG_LEVEL', 'info'),
   });
+  // A retry must find its answer as long as the reservation it answered can still be open;
+  // otherwise a late retried commit would be charged twice.
+  if (config.idempotencyTtlSeconds < config.validitySeconds + config.expiryGraceSeconds) {
+    throw new ConfigError(
+      `IDEMPOTENCY_TTL_SECONDS: ${config.idempotencyTtlSeconds} is shorter than VALIDITY_SECONDS + EXPIRY_GRACE_SECONDS (${config.validitySeconds + config.expiryGraceSeconds})`,
+    );
+  }
+  return config;
 }
 
 function parseClusterNodes(value: string | undefined): Config['redisClusterNodes'] {

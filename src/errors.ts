@@ -48,9 +48,13 @@ export function toAppError(error: unknown): AppError {
   return new AppError('INTERNAL', 'internal error');
 }
 
-/** ioredis rejects commands with its own messages when it has no usable connection. */
+/**
+ * ioredis rejects commands with its own messages when it has no usable connection; a server
+ * that is loading its data, failing over or stuck in a script answers with these error codes.
+ */
 function isRedisConnectionError(error: Error): boolean {
   return (
+    /^(LOADING|BUSY|READONLY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN) /.test(error.message) ||
     error.name === 'MaxRetriesPerRequestError' ||
     error.name === 'ClusterAllFailedError' ||
     error.message === 'Connection is closed.' ||

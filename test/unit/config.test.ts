@@ -25,4 +25,10 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ [name]: value })).toThrowError(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrowError(message);
   });
+
+  it('refuses answers that would expire before a reservation they answered can be swept', () => {
+    const shortLived = { IDEMPOTENCY_TTL_SECONDS: '600', VALIDITY_SECONDS: '600', EXPIRY_GRACE_SECONDS: '60' };
+    expect(() => loadConfig(shortLived)).toThrowError(/IDEMPOTENCY_TTL_SECONDS: 600 is shorter than VALIDITY_SECONDS \+ EXPIRY_GRACE_SECONDS \(660\)/);
+    expect(loadConfig({ ...shortLived, IDEMPOTENCY_TTL_SECONDS: '660' }).idempotencyTtlSeconds).toBe(660);
+  });
 });
