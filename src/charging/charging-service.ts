@@ -143,7 +143,7 @@ export class ChargingService {
       if (rate !== undefined) rates.set(String(item.ratingGroup), rate);
       return newScriptItem(item.ratingGroup, item.usedUnits, item.requestedUnits, rate);
     });
-    const periods = periodsAt(device.profile.timeZone, request.eventTimeMs);
+    const periods = this.capPeriods(device);
     const call = {
       sid: request.sessionId, rq: String(request.requestNumber), fp: sessionFingerprint(request),
       dev: request.deviceId, cus: device.customerId, now: String(this.clock.nowMs()), at: String(request.eventTimeMs),
@@ -159,7 +159,7 @@ export class ChargingService {
   private runCharge(request: requests.ChargeRequest, device: ResolvedDevice): Promise<ScriptReply> {
     const rate = device.tariff?.rates.get(request.ratingGroup);
     const item = newScriptItem(request.ratingGroup, request.units, 0n, rate);
-    const periods = periodsAt(device.profile.timeZone, request.eventTimeMs);
+    const periods = this.capPeriods(device);
     const call = {
       eid: request.eventId,
       fp: fingerprint(['charge', request.deviceId, request.ratingGroup, String(request.units), request.eventTimeGiven ? request.eventTimeMs : null, request.location ?? null]),
@@ -169,6 +169,14 @@ export class ChargingService {
     };
     const rates = new Map(rate === undefined ? [] : [[item.rg, rate]]);
     return this.runPriced([item], rates, () => this.store.charge(device.customerId, call));
+  }
+
+  /**
+   * Caps limit what a device spends now, so money counts in the periods of the server's clock:
+   * an event_time in the past must not reopen a day that is already spent.
+   */
+  private capPeriods(device: ResolvedDevice) {
+    return periodsAt(device.profile.timeZone, this.clock.nowMs());
   }
 
   /** Calls the script, pricing what it asks for, until it answers something other than NEED. */

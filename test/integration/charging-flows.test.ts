@@ -229,6 +229,11 @@ describe('devices', () => {
     expect((await reserve(nextSession(), 'capped-a', [[SMS, 1]])).items[0].result).toBe('RESULT_CODE_CREDIT_LIMIT_REACHED');
     expect((await service.grpc.ok('Charge', { event_id: 'capped-a-1', device_id: 'capped-a', rating_group: SMS, units: '1' })).result).toBe('RESULT_CODE_CREDIT_LIMIT_REACHED');
     expect((await reserve(nextSession(), 'capped-b', [[SMS, 100]])).items[0].granted_units).toBe('100');
+    const yesterday = { seconds: String(Math.floor(service.clock.nowMs() / 1000) - 86_400), nanos: 0 };
+    const backdated = await service.grpc.ok('Reserve', {
+      session_id: nextSession(), request_number: 1, device_id: 'capped-a', event_time: yesterday, items: [{ rating_group: SMS, requested_units: '1' }],
+    });
+    expect(backdated.items[0].result, 'an event_time in the past does not reopen a spent day').toBe('RESULT_CODE_CREDIT_LIMIT_REACHED');
 
     service.clock.advance(86_400_000);
     expect((await reserve(nextSession(), 'capped-a', [[SMS, 10]])).items[0].granted_units).toBe('10');
