@@ -28,10 +28,13 @@ export interface ChargingSettings {
 }
 
 /**
- * A NEED is answered by one more call; it only repeats when another request changed the same
- * wallet in between, so a few attempts are plenty before the caller is asked to retry.
+ * Each NEED is answered by one more call. An item may need three: the price of the usage an
+ * allowance did not cover, of the grant it did not cover, and a budget answer. More happen
+ * only when another request changed the same wallet in between, so a few attempts beyond that
+ * are plenty before the caller is asked to retry.
  */
-const SCRIPT_ATTEMPTS_MAX = 8;
+const NEEDS_PER_ITEM_MAX = 3;
+const CONTENTION_ATTEMPTS_MAX = 4;
 
 export class ChargingService {
   private readonly limits: requests.RequestLimits;
@@ -181,7 +184,8 @@ export class ChargingService {
 
   /** Calls the script, pricing what it asks for, until it answers something other than NEED. */
   private async runPriced(items: ScriptItem[], rates: Map<string, CompiledRate>, run: () => Promise<ScriptReply>): Promise<ScriptReply> {
-    for (let attempt = 0; attempt < SCRIPT_ATTEMPTS_MAX; attempt++) {
+    const attemptsMax = NEEDS_PER_ITEM_MAX * items.length + CONTENTION_ATTEMPTS_MAX;
+    for (let attempt = 0; attempt < attemptsMax; attempt++) {
       const reply = await run();
       if (reply.status !== ScriptStatus.NEED) return reply;
       const need = JSON.parse(reply.payload!) as Need;

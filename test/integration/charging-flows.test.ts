@@ -279,3 +279,19 @@ describe('connect fee and releases', () => {
     await expectConserved(service, 'fin');
   });
 });
+
+describe('pricing many items at once', () => {
+  it('serves 12 rating groups that each need their own price, with no contention at all', async () => {
+    const groups = Array.from({ length: 12 }, (_, index) => 101 + index);
+    await ratingGroups(service, groups.map((group) => [group, 'events']));
+    await service.app.catalog.loadRatingGroups();
+    const rates = groups.map((group) => ({ rating_group: group, price: '0.01', per_units: 1, increment_units: 1 }));
+    await provisionFleet(service, { customerId: 'many', devices: ['many-dev'], balance: '10.00', tariff: { id: 'many-tariff', rates } });
+    for (const group of groups) await addAllowance('many', { id: `many-${group}`, rating_group: group, units_total: 5 });
+    // Each item is half allowance, half money: the script asks for the money part's price, item by item.
+    const grant = await reserve(nextSession(), 'many-dev', groups.map((group) => [group, 10]));
+    expect(grant.items.map((item: { granted_units: string; allowance_units: string; reserved_amount: string }) => [item.granted_units, item.allowance_units, item.reserved_amount]))
+      .toEqual(groups.map(() => ['10', '5', '0.050000']));
+    await expectConserved(service, 'many');
+  });
+});
