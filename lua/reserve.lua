@@ -12,7 +12,8 @@ ARGV[2]  the call, JSON with every number as an integer string:
          items = [{ rg, req (units), rated, p, b, min (micros) }]
 
 Returns { status, payload }: OK or REPLAY with the answer JSON, NEED with what to price,
-CONFLICT, TOO_OLD, MOVED or MISMATCH with nothing (see includes/codes.lua).
+CONFLICT, TOO_OLD, MOVED, MISMATCH or LIMIT (usage would take the balance out of the exact
+range) with nothing (see includes/codes.lua).
 
 Keeps: no overdraft (money is held only within the budget: wallet available narrowed by the
 device's caps); held = Σ reservations; allowance before money; the answer, the change and its

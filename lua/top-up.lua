@@ -14,7 +14,6 @@ Keeps: the balance changes only by HINCRBY and stays below 2^53, where Lua compa
 --@include codes
 --@include answers
 
-local AMOUNT_MICROS_MAX = 9007199254740991
 local prefix, call = ARGV[1], cjson.decode(ARGV[2])
 local answerKey = prefix .. 'ta:' .. call.tid
 local status, stored = lookupAnswer(answerKey, call.fp)

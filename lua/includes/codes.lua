@@ -32,6 +32,9 @@ local Result = {
   RATING_FAILED = 5031,
 }
 
+-- The largest amount, in micros, that a Lua number (a double) holds exactly: 2^53 - 1.
+local AMOUNT_MICROS_MAX = 9007199254740991
+
 -- An integer amount or count as the exact decimal string Redis and the service expect
 -- (tostring would switch to exponent notation above 10^14).
 local function int(n)

@@ -122,6 +122,10 @@ end
 
 -- Items ---------------------------------------------------------------------------------------
 
+-- Returned instead of a NEED when usage would take the balance below the exact range: the
+-- call is refused with nothing written.
+local BALANCE_LIMIT = { k = 'limit' }
+
 local function priceOf(item, units, connectFee)
   local flag = connectFee and '1' or '0'
   local price = item.p[int(units) .. ':' .. flag]
@@ -141,6 +145,7 @@ local function chargeUsage(state, session, call, item, reservation, event, out)
   if moneyUnits == 0 then return nil end
   local price, need = priceOf(item, moneyUnits, not session.connectFeeCharged[item.rg])
   if need then return need end
+  if state:balanceAfter() - price < -AMOUNT_MICROS_MAX then return BALANCE_LIMIT end
   local overshoot = price - math.max(state:budget(), 0)
   state:charge(price)
   chargeConnectFee(session, item.rg)
@@ -262,6 +267,7 @@ local function runSessionCall(operation, call)
   else
     for _, raw in ipairs(call.items) do
       local need = processItem(state, session, call, decodeItem(raw), outs, events)
+      if need == BALANCE_LIMIT then return { Status.LIMIT } end
       if need then return { Status.NEED, cjson.encode(need) } end
     end
   end

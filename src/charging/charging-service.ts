@@ -114,6 +114,9 @@ export class ChargingService {
     if (reply.status === ScriptStatus.TOO_OLD) {
       throw new AppError('REQUEST_NUMBER_TOO_OLD', 'is older than the answers kept for this session', 'request_number');
     }
+    if (reply.status === ScriptStatus.LIMIT) {
+      throw new AppError('BALANCE_LIMIT', `the usage would take the balance below -${formatMicros(AMOUNT_MICROS_MAX)}`, 'items');
+    }
     if (reply.status === ScriptStatus.MISMATCH) {
       throw new AppError('SESSION_DEVICE_MISMATCH', `session ${request.sessionId} belongs to another device`, 'device_id');
     }
@@ -141,10 +144,12 @@ export class ChargingService {
 
   private runSession(request: requests.SessionRequest, device: ResolvedDevice): Promise<ScriptReply> {
     const rates = new Map<string, CompiledRate>();
-    const items = request.items.map((item) => {
+    const items = request.items.map((item, index) => {
       const rate = device.tariff?.rates.get(item.ratingGroup);
       if (rate !== undefined) rates.set(String(item.ratingGroup), rate);
-      return newScriptItem(item.ratingGroup, item.usedUnits, item.requestedUnits, rate);
+      return newScriptItem(item.ratingGroup, item.usedUnits, item.requestedUnits, rate, {
+        used: `items[${index}].used_units`, requested: `items[${index}].requested_units`,
+      });
     });
     const periods = this.capPeriods(device);
     const call = {
@@ -161,7 +166,7 @@ export class ChargingService {
 
   private runCharge(request: requests.ChargeRequest, device: ResolvedDevice): Promise<ScriptReply> {
     const rate = device.tariff?.rates.get(request.ratingGroup);
-    const item = newScriptItem(request.ratingGroup, request.units, 0n, rate);
+    const item = newScriptItem(request.ratingGroup, request.units, 0n, rate, { used: 'units', requested: 'units' });
     const periods = this.capPeriods(device);
     const call = {
       eid: request.eventId,

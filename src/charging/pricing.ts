@@ -1,6 +1,8 @@
 // Prices the quantities a script asks for. The service sends the prices it expects to need
 // with each call; when the script needs another (allowance covered part of a request, or the
 // budget covers only part of it), it answers NEED and this module prices exactly that.
+import { AppError } from '../errors.js';
+import { AMOUNT_MICROS_MAX, formatMicros } from '../money/amount.js';
 import { affordableUnits, rateUnits } from '../rating/rate.js';
 import type { CompiledRate } from '../rating/tariff.js';
 
@@ -39,19 +41,30 @@ export function price(rate: CompiledRate, units: bigint, connectFee: boolean): s
   return amount;
 }
 
-/** Adds the prices of `units` with and without the connect fee (one computation when there is none). */
-export function addPrices(item: ScriptItem, rate: CompiledRate, units: bigint): void {
+/**
+ * Adds the prices of `units` with and without the connect fee (one computation when there is
+ * none). Fewer units never cost more, so every price a script may ask for later is bounded by
+ * these: checking them here keeps every amount within what Lua adds exactly.
+ */
+export function addPrices(item: ScriptItem, rate: CompiledRate, units: bigint, field: string): void {
   if (units === 0n) return;
   const withFee = price(rate, units, true);
+  if (BigInt(withFee) > AMOUNT_MICROS_MAX) throw new AppError('INVALID_ARGUMENT', `would cost more than ${formatMicros(AMOUNT_MICROS_MAX)}`, field);
   item.p[`${units}:1`] = withFee;
   item.p[`${units}:0`] = rate.connectFee.isZero() ? withFee : price(rate, units, false);
 }
 
-export function newScriptItem(ratingGroup: number, usedUnits: bigint, requestedUnits: bigint, rate: CompiledRate | undefined): ScriptItem {
+/** The request fields the units came from, named in errors. */
+export interface UnitFields {
+  used: string;
+  requested: string;
+}
+
+export function newScriptItem(ratingGroup: number, usedUnits: bigint, requestedUnits: bigint, rate: CompiledRate | undefined, fields: UnitFields): ScriptItem {
   const item: ScriptItem = { rg: String(ratingGroup), used: usedUnits.toString(), req: requestedUnits.toString(), rated: rate !== undefined, p: {}, b: {}, min: '0' };
   if (rate === undefined) return item;
-  addPrices(item, rate, usedUnits);
-  addPrices(item, rate, requestedUnits);
+  addPrices(item, rate, usedUnits, fields.used);
+  addPrices(item, rate, requestedUnits, fields.requested);
   item.min = price(rate, rate.incrementUnits, false);
   return item;
 }
@@ -65,3 +78,4 @@ export function answerNeed(item: ScriptItem, rate: CompiledRate, need: Need): vo
   const affordable = affordableUnits(rate, BigInt(need.units), BigInt(need.budget), connectFee);
   item.b[`${need.budget}:${need.cf}:${need.units}`] = { u: affordable.units.toString(), m: affordable.micros.toString() };
 }
+

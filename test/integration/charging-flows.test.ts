@@ -174,6 +174,32 @@ describe('overshoot', () => {
     await service.grpc.ok('TopUp', { top_up_id: 'over-refill', customer_id: 'over', amount: '0.60', currency: 'EUR' });
     expect((await reserve(nextSession(), 'over-dev', [[SMS, 5]])).items[0]).toMatchObject({ granted_units: '5', final_unit_action: 'FINAL_UNIT_ACTION_UNSPECIFIED' });
   });
+  it('refuses usage that would cost more than an amount can hold, naming it, and changes nothing', async () => {
+    await provisionFleet(service, { customerId: 'huge', devices: ['huge-dev'], balance: '1.00', tariff: { id: 'cents-huge', rates: [SMS_CENT] } });
+    const session = nextSession();
+    await reserve(session, 'huge-dev', [[SMS, 10]]);
+    const before = await wallet('huge');
+    const tooCostly = await service.grpc.call('Commit', {
+      session_id: session, request_number: 2, device_id: 'huge-dev', items: [{ rating_group: SMS, used_units: String(Number.MAX_SAFE_INTEGER) }],
+    });
+    expect(tooCostly.ok ? undefined : tooCostly.error).toMatchObject({ errorCode: 'INVALID_ARGUMENT', field: 'items[0].used_units' });
+    expect(await wallet('huge')).toEqual(before);
+  });
+
+  it('refuses overshoot that would take the balance below the exact range, and changes nothing', async () => {
+    await provisionFleet(service, { customerId: 'deep', devices: ['deep-dev'], balance: '1.00', tariff: { id: 'cents-deep', rates: [SMS_CENT] } });
+    const session = nextSession();
+    await reserve(session, 'deep-dev', [[SMS, 10]]);
+    const nineBillion = [[SMS, 900_000_000_000, 0]] as [number, number, number][];
+    await commit(session, 'deep-dev', 2, nineBillion);
+    expect((await wallet('deep')).balance).toBe('-8999999999.000000');
+    const tooDeep = await service.grpc.call('Commit', {
+      session_id: session, request_number: 3, device_id: 'deep-dev', items: [{ rating_group: SMS, used_units: '900000000000' }],
+    });
+    expect(tooDeep.ok ? undefined : tooDeep.error).toMatchObject({ errorCode: 'BALANCE_LIMIT', field: 'items' });
+    expect((await wallet('deep')).balance).toBe('-8999999999.000000');
+    await expectConserved(service, 'deep');
+  });
 });
 
 describe('each rating group gets its own result', () => {
