@@ -21,6 +21,7 @@ function State.new(prefix, customer, device, now)
   self.balanceDelta, self.heldDelta = 0, 0
   self.buckets, self.bucketOrder, self.eligibleByGroup = {}, {}, {}
   self.caps, self.capOrder = {}, {}
+  self.endedBuckets = {}
   return self
 end
 
@@ -128,19 +129,33 @@ local function free(bucket)
   return bucket.total - bucket.used - bucket.usedDelta - bucket.held - bucket.heldDelta
 end
 
--- Buckets this device may draw on for a rating group, in the order they are used: the index
--- is scored by priority, then by the soonest end of validity.
+-- Pages of the allowance index read at most, when ended buckets fill the first ones.
+local INDEX_PAGES_MAX = 4
+
+local function drawsOn(self, bucket)
+  return (bucket.device == '' or bucket.device == self.device) and self.now >= bucket.from
+end
+
+-- Buckets this device may draw on for a rating group, at most `limit`, in the order they are
+-- used: the index is scored by priority, then by the soonest end of validity. Buckets whose
+-- validity has ended are skipped without counting, and leave the index when the call applies,
+-- so old bundles never hide current ones.
 function State:eligible(ratingGroup, limit)
   local list = self.eligibleByGroup[ratingGroup]
   if list then return list end
   list = {}
-  local ids = redis.call('ZRANGE', self.prefix .. 'ai:' .. self.customer .. ':' .. ratingGroup, 0, limit - 1)
-  for _, id in ipairs(ids) do
-    local bucket = self:bucket(id)
-    if bucket and (bucket.device == '' or bucket.device == self.device)
-      and self.now >= bucket.from and self.now < bucket.untilMs then
-      list[#list + 1] = bucket
+  local indexKey = self.prefix .. 'ai:' .. self.customer .. ':' .. ratingGroup
+  for page = 0, INDEX_PAGES_MAX - 1 do
+    local ids = redis.call('ZRANGE', indexKey, page * limit, (page + 1) * limit - 1)
+    for _, id in ipairs(ids) do
+      local bucket = self:bucket(id)
+      if not bucket or bucket.untilMs <= self.now then
+        self.endedBuckets[#self.endedBuckets + 1] = { indexKey, id }
+      elseif #list < limit and drawsOn(self, bucket) then
+        list[#list + 1] = bucket
+      end
     end
+    if #ids < limit or #list >= limit then break end
   end
   self.eligibleByGroup[ratingGroup] = list
   return list
@@ -195,6 +210,7 @@ local CAP_DAY_TTL_SECONDS, CAP_MONTH_TTL_SECONDS = 2 * 86400, 32 * 86400
 
 -- Called once, after the point of no return.
 function State:apply()
+  for _, ended in ipairs(self.endedBuckets) do redis.call('ZREM', ended[1], ended[2]) end
   if self.balanceDelta ~= 0 then redis.call('HINCRBY', self.walletKey, 'balance', int(self.balanceDelta)) end
   if self.heldDelta ~= 0 then redis.call('HINCRBY', self.walletKey, 'held', int(self.heldDelta)) end
   for _, id in ipairs(self.bucketOrder) do

@@ -120,6 +120,24 @@ describe('the order allowances are used in', () => {
     expect(await allowance('order', 'other-device')).toMatchObject({ held: '0' });
     expect((await reserve(nextSession(), 'order-dev', [[DATA, 1000]])).items[0]).toMatchObject({ granted_units: '500', result: 'RESULT_CODE_SUCCESS' });
   });
+  it('is not hidden by bundles whose validity has ended, however many there are', async () => {
+    await provisionFleet(service, { customerId: 'monthly', devices: ['monthly-dev'], tariff: { id: 'monthly-tariff', rates: [DATA_PER_MB] } });
+    const endedMonths = Array.from({ length: 40 }, (_, index) => index);
+    for (const month of endedMonths) {
+      const from = new Date(Date.UTC(2023, month, 1)).toISOString();
+      const until = new Date(Date.UTC(2023, month + 1, 1)).toISOString();
+      await addAllowance('monthly', { id: `month-${month}`, rating_group: DATA, units_total: 1000, valid_from: from, valid_until: until });
+    }
+    await addAllowance('monthly', { id: 'this-month', rating_group: DATA, units_total: 1000, valid_from: '2026-11-01T00:00:00Z', valid_until: '2026-12-01T00:00:00Z' });
+    const indexKey = `${service.app.keys.customerPrefix('monthly')}ai:monthly:${DATA}`;
+
+    // A call reads at most 4 pages of ALLOWANCES_PER_RATING_GROUP_MAX (16) index entries, and
+    // drops the ended ones it saw.
+    const grant = await reserve(nextSession(), 'monthly-dev', [[DATA, 500]]);
+    expect(grant.items[0]).toMatchObject({ granted_units: '500', allowance_units: '500' });
+    expect(await allowance('monthly', 'this-month')).toMatchObject({ held: '500' });
+    expect(await service.redis.zrange(indexKey, 0, -1)).toEqual(['this-month']);
+  });
 });
 
 describe('partial grants and the final-unit indication', () => {
