@@ -50,7 +50,7 @@ export async function reserveCallTemplates(
     if (device === undefined) throw new Error(`reserve call: device ${deviceId} is not provisioned`);
     const rate = device.tariff?.rates.get(request.ratingGroup);
     if (rate === undefined) throw new Error(`reserve call: the tariff of ${deviceId} has no rate for rating group ${request.ratingGroup}`);
-    const items = [newScriptItem(request.ratingGroup, 0n, request.requestedUnits, rate, { used: 'items[0].used_units', requested: 'items[0].requested_units' })];
+    const items = [newScriptItem(request.ratingGroup, 0n, request.requestedUnits, rate, 'items[0].used_units')];
     const periods = periodsAt(device.profile.timeZone, nowMs);
     const call = {
       sid: sessionIdMarker, rq: '1', fp: fingerprint(['reserve', deviceId, nowMs, null, [[request.ratingGroup, '0', request.requestedUnits.toString()]], false, []]),

@@ -110,13 +110,19 @@ local function writeSession(session, call, ending)
 end
 
 -- Releases a reservation in full: its money hold, and its allowance holds with no usage.
+-- Records on the event the reservation a call ends: its units, its money and the allowance
+-- parts it held, so a journal can follow every hold without replaying the session.
+local function recordReleased(event, reservation)
+  event.ru, event.rm, event.rb = int(reservation.units), int(reservation.money), encodeParts(reservation.parts)
+end
+
 local function releaseReservation(state, session, ratingGroup, event)
   local reservation = session.reservations[ratingGroup]
   if not reservation then return 0, 0 end
   state:release(reservation.money, reservation.capKeys)
   state:settleAllowanceHolds(reservation.parts, 0)
   setReservation(session, ratingGroup, nil)
-  event.ru, event.rm = int(reservation.units), int(reservation.money)
+  recordReleased(event, reservation)
   return reservation.units, reservation.money
 end
 
@@ -197,6 +203,23 @@ local function grantUnits(state, session, call, item, event, out)
   return nil
 end
 
+-- No tariff prices this rating group (any more): usage is taken from the allowance the
+-- reservation held, the rest is kept on the event, unpriced, for the offline path to price,
+-- and nothing is granted.
+local function settleUnrated(state, session, item, reservation, event, out)
+  local fromHolds, usedParts = 0, {}
+  if reservation then
+    state:release(reservation.money, reservation.capKeys)
+    fromHolds, usedParts = state:settleAllowanceHolds(reservation.parts, item.used)
+    setReservation(session, item.rg, nil)
+    recordReleased(event, reservation)
+  end
+  if item.used > 0 then event.used, event.au, event.ab = int(item.used), int(fromHolds), encodeParts(usedParts) end
+  if item.used > fromHolds then event.unrated = int(item.used - fromHolds) end
+  out.cu, out.r = int(fromHolds), Result.RATING_FAILED
+  return nil
+end
+
 local function newOut(ratingGroup)
   return { rg = ratingGroup, r = Result.SUCCESS, g = '0', a = '0', m = '0', cu = '0', cm = '0', ru = '0', rm = '0', f = 0 }
 end
@@ -207,15 +230,11 @@ local function processItem(state, session, call, item, outs, events)
   local out, event = newOut(item.rg), { rg = item.rg }
   outs[#outs + 1], events[#events + 1] = out, event
   local reservation = session.reservations[item.rg]
-  if not item.rated then
-    -- No tariff prices this rating group: nothing is granted, and usage is kept on the
-    -- event, unpriced, for the offline path to see.
-    releaseReservation(state, session, item.rg, event)
-    if item.used > 0 then event.unrated = int(item.used) end
-    out.r = Result.RATING_FAILED
-    return nil
+  if not item.rated then return settleUnrated(state, session, item, reservation, event, out) end
+  if reservation then
+    state:release(reservation.money, reservation.capKeys)
+    recordReleased(event, reservation)
   end
-  if reservation then state:release(reservation.money, reservation.capKeys) end
   local need = chargeUsage(state, session, call, item, reservation, event, out)
   if need then return need end
   setReservation(session, item.rg, nil)

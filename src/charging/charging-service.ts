@@ -147,9 +147,7 @@ export class ChargingService {
     const items = request.items.map((item, index) => {
       const rate = device.tariff?.rates.get(item.ratingGroup);
       if (rate !== undefined) rates.set(String(item.ratingGroup), rate);
-      return newScriptItem(item.ratingGroup, item.usedUnits, item.requestedUnits, rate, {
-        used: `items[${index}].used_units`, requested: `items[${index}].requested_units`,
-      });
+      return newScriptItem(item.ratingGroup, item.usedUnits, item.requestedUnits, rate, `items[${index}].used_units`);
     });
     const periods = this.capPeriods(device);
     const call = {
@@ -166,7 +164,7 @@ export class ChargingService {
 
   private runCharge(request: requests.ChargeRequest, device: ResolvedDevice): Promise<ScriptReply> {
     const rate = device.tariff?.rates.get(request.ratingGroup);
-    const item = newScriptItem(request.ratingGroup, request.units, 0n, rate, { used: 'units', requested: 'units' });
+    const item = newScriptItem(request.ratingGroup, request.units, 0n, rate, undefined);
     const periods = this.capPeriods(device);
     const call = {
       eid: request.eventId,

@@ -41,32 +41,38 @@ export function price(rate: CompiledRate, units: bigint, connectFee: boolean): s
   return amount;
 }
 
-/**
- * Adds the prices of `units` with and without the connect fee (one computation when there is
- * none). Fewer units never cost more, so every price a script may ask for later is bounded by
- * these: checking them here keeps every amount within what Lua adds exactly.
- */
-export function addPrices(item: ScriptItem, rate: CompiledRate, units: bigint, field: string): void {
+/** Adds the prices of `units` with and without the connect fee (one computation when there is none). */
+export function addPrices(item: ScriptItem, rate: CompiledRate, units: bigint): void {
   if (units === 0n) return;
   const withFee = price(rate, units, true);
-  if (BigInt(withFee) > AMOUNT_MICROS_MAX) throw new AppError('INVALID_ARGUMENT', `would cost more than ${formatMicros(AMOUNT_MICROS_MAX)}`, field);
   item.p[`${units}:1`] = withFee;
   item.p[`${units}:0`] = rate.connectFee.isZero() ? withFee : price(rate, units, false);
 }
 
-/** The request fields the units came from, named in errors. */
-export interface UnitFields {
-  used: string;
-  requested: string;
-}
-
-export function newScriptItem(ratingGroup: number, usedUnits: bigint, requestedUnits: bigint, rate: CompiledRate | undefined, fields: UnitFields): ScriptItem {
+/**
+ * `usedField` names the used units in errors, e.g. "items[2].used_units", when they are charged
+ * whatever the budget (session usage); undefined when a budget bounds them (one-shot charges).
+ */
+export function newScriptItem(ratingGroup: number, usedUnits: bigint, requestedUnits: bigint, rate: CompiledRate | undefined, usedField: string | undefined): ScriptItem {
   const item: ScriptItem = { rg: String(ratingGroup), used: usedUnits.toString(), req: requestedUnits.toString(), rated: rate !== undefined, p: {}, b: {}, min: '0' };
   if (rate === undefined) return item;
-  addPrices(item, rate, usedUnits, fields.used);
-  addPrices(item, rate, requestedUnits, fields.requested);
+  addPrices(item, rate, usedUnits);
+  if (usedField !== undefined) assertChargeable(item, usedUnits, usedField);
+  addPrices(item, rate, requestedUnits);
   item.min = price(rate, rate.incrementUnits, false);
   return item;
+}
+
+/**
+ * Usage is charged whatever the budget, so its price must stay within what Lua adds exactly;
+ * fewer units never cost more, so the prices the script may ask for later are bounded too.
+ * (A grant needs no such check: the script only holds what a budget covers.)
+ */
+function assertChargeable(item: ScriptItem, usedUnits: bigint, usedField: string): void {
+  const highest = item.p[`${usedUnits}:1`];
+  if (highest !== undefined && BigInt(highest) > AMOUNT_MICROS_MAX) {
+    throw new AppError('INVALID_ARGUMENT', `would cost more than ${formatMicros(AMOUNT_MICROS_MAX)}`, usedField);
+  }
 }
 
 export function answerNeed(item: ScriptItem, rate: CompiledRate, need: Need): void {

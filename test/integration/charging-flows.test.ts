@@ -339,3 +339,21 @@ describe('pricing many items at once', () => {
     await expectConserved(service, 'many');
   });
 });
+
+describe('a rating group that loses its price mid-session', () => {
+  it('uses the allowance it held, keeps the rest unpriced on the event, and holds nothing', async () => {
+    await provisionFleet(service, { customerId: 'dropped', devices: ['dropped-dev'], balance: '5.00', tariff: { id: 'dropped-tariff', rates: [DATA_PER_MB, SMS_CENT] } });
+    await addAllowance('dropped', { id: 'dropped-data', rating_group: DATA, units_total: 3000 });
+    const session = nextSession();
+    expect((await reserve(session, 'dropped-dev', [[DATA, 5000]])).items[0]).toMatchObject({ allowance_units: '3000', reserved_amount: '0.002000' });
+    await service.http.ok('PUT', '/v1/tariffs/dropped-tariff', { name: 'dropped-tariff', currency: 'EUR', rates: [SMS_CENT] });
+
+    const end = await commit(session, 'dropped-dev', 2, [[DATA, 4000, 0]], true);
+    expect(end.items[0]).toMatchObject({ result: 'RESULT_CODE_RATING_FAILED', charged_units: '3000', charged_amount: '0.000000' });
+    expect(await allowance('dropped', 'dropped-data')).toEqual({ used: '3000', held: '0', available: '0' });
+    expect(await wallet('dropped')).toMatchObject({ balance: '5.000000', held: '0.000000' });
+    const ledger = await expectConserved(service, 'dropped');
+    const item = ledger.events.filter((event) => event.type === 'commit').at(-1)!.data.items[0];
+    expect(item).toMatchObject({ used: '4000', au: '3000', unrated: '1000', ru: '5000', rm: '2000', rb: [['dropped-data', '3000']] });
+  });
+});
