@@ -9,7 +9,8 @@ Returns { status, payload }: OK or REPLAY with the answer JSON
 { bal, held, credit, cur } (micros); CONFLICT, MOVED (no such wallet here), CURRENCY or LIMIT
 with nothing.
 
-Keeps: the balance changes only by HINCRBY and stays below 2^53, where Lua compares exactly.
+Keeps: the balance changes only by HINCRBY, and balance + credit (what is available) stays
+below 2^53, where Lua compares exactly.
 ]]
 --@include codes
 --@include answers
@@ -22,7 +23,8 @@ local walletKey = prefix .. 'w:' .. call.cus
 local wallet = redis.call('HMGET', walletKey, 'balance', 'held', 'credit', 'currency')
 if not wallet[4] then return { Status.MOVED } end
 if wallet[4] ~= call.cur then return { Status.CURRENCY } end
-if tonumber(wallet[1]) + tonumber(call.amount) > AMOUNT_MICROS_MAX then return { Status.LIMIT } end
+-- Available money is balance + credit, so their sum is what must stay exact.
+if tonumber(wallet[1]) + tonumber(wallet[3]) + tonumber(call.amount) > AMOUNT_MICROS_MAX then return { Status.LIMIT } end
 
 -- After this point the script must succeed: everything below only writes.
 local balance = redis.call('HINCRBY', walletKey, 'balance', call.amount)

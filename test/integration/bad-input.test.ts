@@ -354,6 +354,13 @@ describe('the limits themselves are accepted', () => {
     expect(over).toMatchObject({ ok: false, error: { code: GrpcStatus.FAILED_PRECONDITION, errorCode: 'BALANCE_LIMIT', field: 'amount' } });
     expect(await snapshot()).toEqual(before);
   });
+  it('counts the credit limit in what a wallet can hold, since available money is their sum', async () => {
+    await provisionFleet(service, { customerId: 'lent', devices: [] });
+    await service.http.ok('PUT', '/v1/customers/lent', { name: 'lent', currency: 'EUR', credit_limit: '1.00' });
+    await service.grpc.ok('TopUp', { top_up_id: 'lent-1', customer_id: 'lent', amount: '9007199253.740991', currency: 'EUR' });
+    const over = await service.grpc.call('TopUp', { top_up_id: 'lent-2', customer_id: 'lent', amount: '0.000001', currency: 'EUR' });
+    expect(over).toMatchObject({ ok: false, error: { errorCode: 'BALANCE_LIMIT', field: 'amount' } });
+  });
 });
 
 describe('GetBalance names exactly one owner', () => {
