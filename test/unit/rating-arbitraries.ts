@@ -46,7 +46,8 @@ const band = (timeZone: string, index: number): fc.Arbitrary<BandDocument> => fc
   ...(until === undefined || until === (from ?? '00:00') ? {} : { until }),
 }));
 
-const bands = (timeZone: string) => fc.integer({ min: 0, max: 3 }).chain((count) => fc.tuple(...Array.from({ length: count }, (_, index) => band(timeZone, index))));
+const bands = (timeZone: string): fc.Arbitrary<BandDocument[]> =>
+  fc.integer({ min: 0, max: 3 }).chain((count) => fc.tuple(...Array.from({ length: count }, (_, index) => band(timeZone, index))));
 
 /** `count` prices, highest first when `falling` (volume tiers may only get cheaper). */
 const prices = (count: number, falling: boolean): fc.Arbitrary<string[]> =>
@@ -102,7 +103,12 @@ export const RATING_GROUP = 1;
 
 /** A tariff with one rate (selection has its own scenarios) using any mix of the rest. */
 export const tariffDocument = (options: { bands?: boolean; limits?: boolean } = {}): fc.Arbitrary<TariffDocument> =>
-  fc.constantFrom(...TIME_ZONES).chain((timeZone) => fc.record({ timeZone: fc.constant(timeZone), bands: options.bands === false ? fc.constant([]) : bands(timeZone), rounding, fee: fc.oneof(fc.constant('0'), decimalString(500, 3)) }))
+  fc.constantFrom(...TIME_ZONES).chain((timeZone) => fc.record({
+    timeZone: fc.constant(timeZone),
+    bands: options.bands === false ? fc.constant<BandDocument[]>([]) : bands(timeZone),
+    rounding,
+    fee: fc.oneof(fc.constant('0'), decimalString(500, 3)),
+  }))
     .chain(({ timeZone, bands: bandList, rounding: roundingRule, fee }) => fc.record({
       intervals: intervals(bandList.map((each) => each.name)),
       limits: options.limits === false ? fc.constant({}) : limits(roundingRule.decimals),
