@@ -6,8 +6,7 @@ import { bandCalendar } from './bands.js';
 import type { CompiledBands } from './band-runs.js';
 import { Decimal } from './decimal.js';
 import { ceilDivide, powerOfTen } from './exact-money.js';
-import type { Rounding } from './tariff.js';
-import type { FinalUnitActionName } from './tariff.js';
+import type { FinalUnitActionName, Rounding } from './tariff.js';
 import type { IntervalDocument, RateDocument, TariffDocument, TierScope, TierStepDocument } from './tariff-document.js';
 
 /** A position no usage reaches: past 2^53 units of anything. */

@@ -2,13 +2,13 @@
 // version's effective time is split there by the caller, each part rated with its own version,
 // the second after the first in the same session and period (contextAfter).
 //
-// The split follows the engine's own time rule (rate-usage.ts), so that with the same tariff on
-// both sides the parts add up to the whole: the units before the instant are those whose
-// increments would have started before it. Precisely, the exact (unrounded) totals are equal
-// when the split instant falls on a unit boundary of the report (always for seconds), or when
-// no band boundary lies in the second part; otherwise a later band boundary may move by less
-// than one unit. Rounded, the parts are two charges, so their sum is within one rounding step
-// of the whole (up: at most one step more; down: at most one step less).
+// The split follows the engine's own time rule (rate-usage.ts): the units before the instant
+// are those whose increments would have started before it. With the same tariff on both sides,
+// the parts' exact (unrounded) totals equal the whole's when the split instant falls on a unit
+// boundary of the report (always for seconds: part two starts at a whole second), or when no
+// band changes inside either part. Otherwise the second part's own spread may move a later band
+// change by less than one unit. Rounded, the parts are two charges, so their sum is within one
+// rounding step of the whole: up, the whole or one step more; down, the whole or one step less.
 import type { RatingContext } from './charge-rule.js';
 import type { CompiledTariffDocument } from './compiled-tariff.js';
 import { ceilDivide } from './exact-money.js';
@@ -56,8 +56,14 @@ export interface VersionedRating {
   context: RatingContext;
 }
 
-/** Rates a usage across tariff versions (in effective order), splitting it at each change. */
+/**
+ * Rates a usage across tariff versions, in effective order, splitting it at each change. The
+ * first version prices anything before its own effective time: the catalog keeps one in force.
+ */
 export function rateAcrossVersions(versions: readonly TariffVersion[], usage: Usage, context: RatingContext): VersionedRating | RatingFailure {
+  if (versions.some((version, index) => index > 0 && version.effectiveFromMs <= versions[index - 1]!.effectiveFromMs)) {
+    throw new Error('rateAcrossVersions: versions must be in effective order, each after the one before');
+  }
   const result: VersionedRating = { ok: true, amountMicros: 0n, parts: [], context };
   let rest = usage;
   for (let version = 0; version < versions.length; version++) {

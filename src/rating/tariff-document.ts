@@ -4,9 +4,9 @@
 // `rates[0].intervals[1].increment_units: must be at least 1`. See README "Tariffs".
 import { z } from 'zod';
 import { isCurrency } from '../money/currency.js';
+import type { FinalUnitActionName, Rounding } from './tariff.js';
 import { checkTariffRules } from './tariff-document-rules.js';
 
-export type RoundingModeName = 'up' | 'down' | 'half-even';
 export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
 export type TierMode = 'graduated' | 'volume';
 export type TierScope = 'customer' | 'device';
@@ -17,8 +17,8 @@ export interface TariffDocument {
   /** IANA zone that bands' clock times and dates are read in. */
   time_zone: string;
   /** Applied once per charge. */
-  rounding: { mode: RoundingModeName; decimals: number };
-  final_unit_action: 'terminate' | 'redirect' | 'restrict-access';
+  rounding: Rounding;
+  final_unit_action: FinalUnitActionName;
   bands?: BandDocument[];
   zones?: ZoneDocument[];
   /** Where a location no zone lists is rated; without it such usage is "rating failed". */
@@ -100,7 +100,6 @@ export const TARIFF_LIMITS = {
   ratesMax: 256,
   intervalsMax: 16,
   tierStepsMax: 16,
-  nameLengthMax: 64,
 } as const;
 
 const UNITS_MAX = Number.MAX_SAFE_INTEGER;

@@ -14,8 +14,8 @@ import { exactToDecimal } from '../../src/rating/exact-money.js';
 import { affordableUnits, rateUnits } from '../../src/rating/rate.js';
 import { affordableUsage, NEW_SESSION, rateUsage, type RatingContext, type Usage } from '../../src/rating/rate-usage.js';
 import { contextAfter, splitUsage } from '../../src/rating/split-usage.js';
-import { compileTariff } from '../../src/rating/tariff.js';
-import { parseTariffDocument, type RoundingModeName, type TariffDocument } from '../../src/rating/tariff-document.js';
+import { compileTariff, type RoundingMode } from '../../src/rating/tariff.js';
+import { parseTariffDocument, type TariffDocument } from '../../src/rating/tariff-document.js';
 import { decimalString, ratingCase, startMs, tariffDocument, usage as usageOf, type Case } from './rating-arbitraries.js';
 import { oracleAmountMicros, oracleExact } from './rating-oracle.js';
 import { rated } from './rating-support.js';
@@ -26,7 +26,7 @@ const stepMicros = (document: TariffDocument): bigint => 10n ** BigInt(6 - docum
 const RUNS = { numRuns: Number(process.env.RATING_PROPERTY_RUNS ?? 300) };
 
 /** Whether `parts` is within one rounding step of `whole`, on the side the mode rounds to. */
-function withinOneStep(mode: RoundingModeName, parts: bigint, whole: bigint, step: bigint): boolean {
+function withinOneStep(mode: RoundingMode, parts: bigint, whole: bigint, step: bigint): boolean {
   const over = parts - whole;
   if (mode === 'up') return over >= 0n && over <= step;
   if (mode === 'down') return over <= 0n && over >= -step;
@@ -152,7 +152,7 @@ describe('the per-unit API (rateUnits, affordableUnits) on the engine', () => {
     mode: fc.constantFrom('up' as const, 'down' as const, 'half-even' as const),
     decimals: fc.integer({ min: 0, max: 6 }),
   });
-  function compileRate(each: { price: string; perUnits: number; incrementUnits: number; connectFee: string; mode: RoundingModeName; decimals: number }) {
+  function compileRate(each: { price: string; perUnits: number; incrementUnits: number; connectFee: string; mode: RoundingMode; decimals: number }) {
     return compileTariff({
       id: 't', name: 't', currency: 'EUR', rounding: { mode: each.mode, decimals: each.decimals }, finalUnitAction: 'terminate',
       rates: [{ ratingGroup: 1, price: each.price, perUnits: each.perUnits, incrementUnits: each.incrementUnits, connectFee: each.connectFee }],
