@@ -1,5 +1,8 @@
 // The tariff format refuses a document whole and names the field of each problem.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { projectPath } from '../../src/paths.js';
 import { checkTariffDocument, parseTariffDocument, TariffDocumentError } from '../../src/rating/tariff-document.js';
 
 /** A tariff using every feature, as an operator would write it in YAML. */
@@ -64,6 +67,13 @@ describe('tariff format', () => {
     expect(document.rates[0]!.connect_fee).toBe('0');
     expect(document.rates[0]!.tier_scope).toBe('customer');
     expect(document.rates[0]!.intervals[0]!.from_units).toBe(0);
+  });
+
+  it('accepts the README\'s example tariff, YAML as written there', () => {
+    const readme = readFileSync(projectPath('README.md'), 'utf8');
+    const example = readme.slice(readme.indexOf('### Tariffs')).match(/```yaml\n([\s\S]*?)```/)![1]!;
+    const checked = checkTariffDocument(parseYaml(example));
+    expect(checked.ok || checked.problems).toBe(true);
   });
 
   it('accepts a holiday on a weekday next to an equally weighted weekend', () => {
