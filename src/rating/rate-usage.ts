@@ -180,12 +180,14 @@ function bandPositions(tariff: CompiledTariffDocument, usage: Usage, sessionUnit
   for (let index = 1; index < changes.bands.length; index++) {
     // The first unit at or after the change: p - before ≥ (change - start) ÷ ms per unit.
     const start = sessionUnitsBefore + ceilDivide(BigInt(changes.startsMs[index]! - usage.startMs) * timing.msPerUnitDenominator, timing.msPerUnitNumerator);
-    const last = positions.starts.length - 1;
-    if (start === positions.starts[last]) positions.bands[last] = changes.bands[index]!;
-    else {
-      positions.starts.push(start);
-      positions.bands.push(changes.bands[index]!);
+    // Changes within one unit of each other: the later one holds from that unit.
+    if (start === positions.starts.at(-1)) {
+      positions.starts.pop();
+      positions.bands.pop();
     }
+    if (positions.bands.at(-1) === changes.bands[index]) continue;
+    positions.starts.push(start);
+    positions.bands.push(changes.bands[index]!);
   }
   return positions;
 }
