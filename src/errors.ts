@@ -23,6 +23,15 @@ export const errorCatalogue = {
 
 export type ErrorCode = keyof typeof errorCatalogue;
 
+/** One of several problems found in one input, e.g. each mistake in a catalog file. */
+export interface Problem {
+  /** The path of the field, e.g. `plans[0].versions[1].tariff`. */
+  field: string;
+  message: string;
+  /** 1-based line of the field in the YAML (or JSON) text it came from, when known. */
+  line?: number;
+}
+
 export class AppError extends Error {
   override name = 'AppError';
   constructor(
@@ -30,6 +39,8 @@ export class AppError extends Error {
     message: string,
     /** The request field at fault, in proto field names, e.g. `items[0].requested_units`. */
     readonly field?: string,
+    /** Every problem, when an input is refused whole for more than one; the message names the first. */
+    readonly problems?: readonly Problem[],
   ) {
     super(field === undefined ? message : `${field}: ${message}`);
   }
