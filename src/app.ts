@@ -10,6 +10,8 @@ import { BalanceStore } from './balance/balance-store.js';
 import { Directory } from './balance/directory.js';
 import { KeySpace } from './balance/keys.js';
 import { Projection } from './balance/projection.js';
+import { CatalogService } from './catalog/catalog-service.js';
+import { SubscriptionService } from './catalog/subscription-service.js';
 import { CatalogCache } from './charging/catalog-cache.js';
 import { ChargingService } from './charging/charging-service.js';
 import { systemClock, type Clock } from './charging/clock.js';
@@ -35,6 +37,9 @@ export interface App {
   charging: ChargingService;
   provisioning: ProvisioningService;
   catalog: CatalogCache;
+  /** Pricing as code: apply and export the product catalog (plans, tariffs, rating groups). */
+  catalogService: CatalogService;
+  subscriptions: SubscriptionService;
   store: BalanceStore;
   sweeper: ExpirySweeper;
   keys: KeySpace;
@@ -70,7 +75,9 @@ export async function startApp(dependencies: AppDependencies): Promise<App> {
   const benchNoopEnabled = dependencies.benchNoopEnabled ?? false;
   const grpcServer = createGrpcServer(charging, log, { benchNoopEnabled });
   const grpcPort = await bindGrpcServer(grpcServer, config.grpcHost, config.grpcPort);
-  const http = createHttpServer(charging, provisioning, log as FastifyBaseLogger, {
+  const catalogService = new CatalogService(pool, projection, clock);
+  const subscriptions = new SubscriptionService(pool, clock);
+  const http = createHttpServer({ charging, provisioning, catalog: catalogService, subscriptions }, log as FastifyBaseLogger, {
     bodyBytesMax: config.bodyBytesMax, adminToken: config.adminToken, benchNoopEnabled, health: () => health(redis, pool),
   });
   await http.listen({ host: config.httpHost, port: config.httpPort });
@@ -81,7 +88,7 @@ export async function startApp(dependencies: AppDependencies): Promise<App> {
     await sweeper.stop();
     subscriber.disconnect();
   };
-  return { charging, provisioning, catalog, store, sweeper, keys, grpcPort, httpPort, close };
+  return { charging, provisioning, catalog, catalogService, subscriptions, store, sweeper, keys, grpcPort, httpPort, close };
 }
 
 /** Cached copies are dropped on a message, and all of them when the subscription reconnects. */

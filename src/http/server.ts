@@ -4,9 +4,12 @@
 import { timingSafeEqual } from 'node:crypto';
 import { maxHeaderSize } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { CatalogService } from '../catalog/catalog-service.js';
+import type { SubscriptionService } from '../catalog/subscription-service.js';
 import type { ChargingService } from '../charging/charging-service.js';
 import { AppError, errorCatalogue, toAppError } from '../errors.js';
 import type { ProvisioningService } from '../provisioning/provisioning-service.js';
+import { registerCatalog } from './catalog-routes.js';
 import { snakeCaseKeys } from './json-names.js';
 
 export interface HttpServerOptions {
@@ -17,7 +20,14 @@ export interface HttpServerOptions {
   health: () => Promise<Record<string, boolean>>;
 }
 
-export function createHttpServer(charging: ChargingService, provisioning: ProvisioningService, log: FastifyBaseLogger, options: HttpServerOptions): FastifyInstance {
+export interface HttpServices {
+  charging: ChargingService;
+  provisioning: ProvisioningService;
+  catalog: CatalogService;
+  subscriptions: SubscriptionService;
+}
+
+export function createHttpServer(services: HttpServices, log: FastifyBaseLogger, options: HttpServerOptions): FastifyInstance {
   // Fastify logs every request at info; charging is too hot for that, so its logger starts at warn.
   const app = Fastify({
     loggerInstance: log.child({}, { level: 'warn' }), bodyLimit: options.bodyBytesMax, return503OnClosing: true,
@@ -38,8 +48,9 @@ export function createHttpServer(charging: ChargingService, provisioning: Provis
   });
   if (options.benchNoopEnabled) app.post('/bench/noop', async () => ({ ok: true }));
 
-  registerCharging(app, charging);
-  registerProvisioning(app, provisioning);
+  registerCharging(app, services.charging);
+  registerProvisioning(app, services.provisioning);
+  registerCatalog(app, services.catalog, services.subscriptions);
   return app;
 }
 
@@ -112,6 +123,12 @@ function fromFastifyError(error: FastifyError | AppError): AppError {
 
 function sendError(reply: FastifyReply, error: AppError, log: FastifyBaseLogger, cause?: unknown): FastifyReply {
   if (error.code === 'INTERNAL') log.error({ err: cause ?? error }, 'HTTP handler failed');
-  const body = { error: { code: error.code, message: error.message, ...(error.field === undefined ? {} : { field: error.field }) } };
+  const body = {
+    error: {
+      code: error.code, message: error.message,
+      ...(error.field === undefined ? {} : { field: error.field }),
+      ...(error.problems === undefined ? {} : { problems: error.problems }),
+    },
+  };
   return reply.status(errorCatalogue[error.code].http).send(body);
 }

@@ -1,0 +1,80 @@
+// Pricing as code: a whole catalog is checked, compared with what PostgreSQL holds, and written
+// in one transaction, or refused whole with every problem named. A dry run does the same in a
+// READ ONLY transaction and reports what would change. Applying the same catalog again changes
+// nothing and reports everything unchanged.
+import type pg from 'pg';
+import type { Projection } from '../balance/projection.js';
+import type { Clock } from '../charging/clock.js';
+import { inTransaction } from '../db/database.js';
+import { AppError, type ErrorCode, type Problem } from '../errors.js';
+import { checkCatalogText, checkCatalogValue, toProblems, type CatalogCheck } from './catalog-check.js';
+import { diffCatalog, type CatalogDiff, type Change } from './catalog-diff.js';
+import { loadCatalogExport, loadStoredCatalog, writeCatalogDiff, type ExportedCatalog } from './catalog-store.js';
+
+/** Applies wait for each other, so two of them never compare against the same stored state. */
+const CATALOG_LOCK_ID = 7_433_002;
+
+/** A catalog as YAML (or JSON) text, which lets problems name lines, or as a parsed value. */
+export type CatalogInput = { text: string } | { value: unknown };
+
+export interface ApplyReport {
+  dry_run: boolean;
+  rating_groups: { id: number; change: Change }[];
+  tariffs: { id: string; change: Change; version: number }[];
+  plans: { id: string; change: Change; versions: { effective_from: string; change: Change }[] }[];
+  counts: Record<Change, number>;
+}
+
+export class CatalogService {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly projection: Projection,
+    private readonly clock: Clock,
+  ) {}
+
+  async apply(input: CatalogInput, options: { dryRun: boolean }): Promise<ApplyReport> {
+    const checked: CatalogCheck = 'text' in input ? checkCatalogText(input.text) : checkCatalogValue(input.value);
+    if (!checked.ok) throw refused('INVALID_ARGUMENT', checked.problems);
+    const nowMs = this.clock.nowMs();
+    const diff = await inTransaction(this.pool, async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock($1)', [CATALOG_LOCK_ID]);
+      const found = diffCatalog(await loadStoredCatalog(client, checked.catalog), checked.catalog, nowMs);
+      if (found.conflicts.length > 0) throw refused('CONFLICT', toProblems(found.conflicts, checked.locate));
+      if (!options.dryRun) await writeCatalogDiff(client, found);
+      return found;
+    }, { readOnly: options.dryRun });
+    // Rating groups are also what the online path reads from Redis. Projecting every one of the
+    // catalog's, changed or not, lets a repeated apply mend a projection that failed.
+    if (!options.dryRun) for (const { ratingGroup } of diff.ratingGroups) await this.projection.ratingGroup(ratingGroup);
+    return report(diff, options.dryRun);
+  }
+
+  async export(): Promise<ExportedCatalog> {
+    return loadCatalogExport(this.pool, this.clock.nowMs());
+  }
+}
+
+/** The catalog refused whole: the message names the first problem, `problems` lists them all. */
+export function refused(code: ErrorCode, problems: readonly Problem[]): AppError {
+  const [first] = problems as [Problem, ...Problem[]];
+  const where = first.line === undefined ? '' : ` (line ${first.line})`;
+  const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
+  return new AppError(code, `${first.message}${where}${more}`, first.field, problems);
+}
+
+function report(diff: CatalogDiff, dryRun: boolean): ApplyReport {
+  const counts: Record<Change, number> = { created: 0, changed: 0, unchanged: 0, removed: 0 };
+  const count = <Item extends { change: Change }>(item: Item): Item => {
+    counts[item.change]++;
+    return item;
+  };
+  return {
+    dry_run: dryRun,
+    rating_groups: diff.ratingGroups.map(({ change, ratingGroup }) => count({ id: ratingGroup.id, change })),
+    tariffs: diff.tariffs.map(({ change, tariff }) => count({ id: tariff.id, change, version: tariff.version })),
+    plans: diff.plans.map(({ change, plan, versions }) => count({
+      id: plan.id, change, versions: versions.map(({ change: versionChange, version }) => count({ effective_from: version.effective_from, change: versionChange })),
+    })),
+    counts,
+  };
+}
