@@ -94,6 +94,12 @@ describe('a valid catalog', () => {
     expect(checked.catalog.tariffs[0]!.rounding).toEqual({ mode: 'half-even', decimals: 6 });
   });
 
+  it('is what the README shows', () => {
+    const readme = readFileSync(projectPath('README.md'), 'utf8');
+    const example = readme.slice(readme.indexOf('## Catalog')).match(/```yaml\n([\s\S]*?)```/)![1]!;
+    expect(example).toBe(FIXTURE);
+  });
+
   it('takes the small catalog as written', () => {
     expect(checkCatalogText(catalog()).ok).toBe(true);
   });
