@@ -106,6 +106,28 @@ describe('apply and export', () => {
   });
 });
 
+describe('size and concurrency', () => {
+  beforeEach(resetSchema);
+
+  it('takes a catalog larger than the admin API\'s body limit, up to 4 MiB, and refuses a larger one: 413', async () => {
+    const networks = (zone: number) => Array.from({ length: 4000 }, (_, index) => `"${200 + zone * 10 + Math.floor(index / 1000)}-${String(index % 1000).padStart(3, '0')}"`).join(', ');
+    const zones = [0, 1, 2, 3].map((zone) => `      - { name: z${zone}, networks: [${networks(zone)}] }`).join('\n');
+    const large = FIXTURE.replace('      - name: world                                # everywhere else', `      - name: world\n${zones}`);
+    expect(Buffer.byteLength(large)).toBeGreaterThan(service.config.bodyBytesMax * 2);
+    expect((await applied(large)).tariffs).toEqual([{ id: 'iot-eu', change: 'created', version: 1 }]);
+    const tooLarge = await apply(`${FIXTURE}\n#${'x'.repeat(4 * 1024 * 1024)}\n`);
+    expect(tooLarge.status).toBe(413);
+    expect(tooLarge.body.error.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+
+  it('applies concurrent catalogs one after the other: one creates, the others find it unchanged', async () => {
+    const reports = await Promise.all(Array.from({ length: 6 }, () => apply(FIXTURE)));
+    expect(reports.map((report) => report.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    expect(reports.map((report) => report.body.counts.created).sort()).toEqual([0, 0, 0, 0, 0, 6]);
+    expect(await exported()).toEqual(parsed(FIXTURE));
+  });
+});
+
 describe('an invalid catalog is refused whole, and nothing changes', () => {
   beforeAll(resetSchema);
 
