@@ -8,6 +8,7 @@ import type { Clock } from '../charging/clock.js';
 import { inTransaction } from '../db/database.js';
 import { AppError, type ErrorCode, type Problem } from '../errors.js';
 import { checkCatalogText, checkCatalogValue, toProblems, type CatalogCheck } from './catalog-check.js';
+import type { CatalogDocument } from './catalog-document.js';
 import { diffCatalog, type CatalogDiff, type Change } from './catalog-diff.js';
 import { loadCatalogExport, loadStoredCatalog, writeCatalogDiff, type ExportedCatalog } from './catalog-store.js';
 
@@ -50,12 +51,23 @@ export class CatalogService {
   }
 
   async export(): Promise<ExportedCatalog> {
-    return loadCatalogExport(this.pool, this.clock.nowMs());
+    const exported = await loadCatalogExport(this.pool, this.clock.nowMs());
+    return { ...exported, catalog: inFormatOrder(exported.catalog) };
   }
 }
 
+/**
+ * The fields in the order the format lists them, as jsonb keeps none, so an export reads like
+ * the file it came from. A catalog written under older rules that no longer pass is sent as stored.
+ */
+function inFormatOrder(catalog: CatalogDocument): CatalogDocument {
+  const checked = checkCatalogValue(catalog);
+  if (!checked.ok) return catalog;
+  return { ...checked.catalog, tariffs: checked.catalog.tariffs.map(({ id, ...tariff }) => ({ id, ...tariff })) };
+}
+
 /** The catalog refused whole: the message names the first problem, `problems` lists them all. */
-export function refused(code: ErrorCode, problems: readonly Problem[]): AppError {
+function refused(code: ErrorCode, problems: readonly Problem[]): AppError {
   const [first] = problems as [Problem, ...Problem[]];
   const where = first.line === undefined ? '' : ` (line ${first.line})`;
   const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
