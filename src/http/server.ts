@@ -109,7 +109,7 @@ function fromFastifyError(error: FastifyError | AppError): AppError {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new AppError('PAYLOAD_TOO_LARGE', 'the body is larger than BODY_BYTES_MAX', 'body');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new AppError('UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json', 'content-type');
+      return new AppError('UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json (a catalog also as application/yaml)', 'content-type');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new AppError('INVALID_ARGUMENT', 'is empty', 'body');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':

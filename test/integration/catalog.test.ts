@@ -174,6 +174,11 @@ describe('an invalid catalog is refused whole, and nothing changes', () => {
     expect(response.body.error.field).toBe(field);
   });
 
+  it('says which media types a catalog may be sent as', async () => {
+    const response = await service.http.request('POST', '/v1/catalog/apply', 'plans: []', { 'content-type': 'text/plain' });
+    expect(response.body.error.message).toBe('content-type: send the body as application/json (a catalog also as application/yaml)');
+  });
+
   it('refuses a dry_run that is not true or false', async () => {
     const response = await service.http.request('POST', '/v1/catalog/apply?dry_run=yes', FIXTURE, YAML);
     expect(response.status).toBe(400);
