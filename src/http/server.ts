@@ -35,6 +35,9 @@ export function createHttpServer(services: HttpServices, log: FastifyBaseLogger,
     // can be longer than the request line, so none is refused by the router: an id over the
     // limit reaches the handler and gets the 400 that names its field.
     routerOptions: { maxParamLength: maxHeaderSize },
+    // A path the router cannot decode (a broken percent-escape) gets the project's error body
+    // too, not Fastify's own.
+    frameworkErrors: (error, _request, reply) => sendError(reply, fromFastifyError(error as FastifyError), log, error),
   });
   // Fastify reads text/plain bodies by default; only JSON is accepted (415 otherwise).
   app.removeContentTypeParser('text/plain');
@@ -114,6 +117,8 @@ function fromFastifyError(error: FastifyError | AppError): AppError {
       return new AppError('INVALID_ARGUMENT', 'is empty', 'body');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new AppError('INVALID_ARGUMENT', 'is not valid JSON', 'body');
+    case 'FST_ERR_BAD_URL':
+      return new AppError('INVALID_ARGUMENT', 'is not a valid URL path (a broken percent-escape?)', 'path');
   }
   if (error instanceof SyntaxError || (error.statusCode === 400 && /JSON/i.test(error.message))) {
     return new AppError('INVALID_ARGUMENT', 'is not valid JSON', 'body');

@@ -478,6 +478,10 @@ describe('HTTP only: the body itself', () => {
   ])('%s %s → 404 NOT_FOUND', async (method, path) => {
     await expectHttpRefused(() => service.http.request(method, path), 404, 'NOT_FOUND');
   });
+
+  it('a path with a broken percent-escape → 400 INVALID_ARGUMENT naming the path', async () => {
+    await expectHttpRefused(() => service.http.request('GET', '/v1/balances/customers/%E0%A4%A'), 400, 'INVALID_ARGUMENT', 'path');
+  });
 });
 
 describe('gRPC only: the message size', () => {
