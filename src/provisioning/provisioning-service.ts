@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { Projection } from '../balance/projection.js';
-import { SqlState } from '../db/database.js';
+import { inTransaction, SqlState } from '../db/database.js';
 import { AppError, invalid } from '../errors.js';
 import { parseAmount } from '../money/amount.js';
 import type { TariffDefinition } from '../rating/tariff.js';
@@ -260,19 +260,8 @@ export class ProvisioningService {
     }
   }
 
-  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+  private transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, work);
   }
 }
 
