@@ -6,7 +6,7 @@
 //
 // Everything here works on local minutes. Turning instants into local time, DST included, is
 // band-runs.ts's job.
-import type { BandDocument, Weekday } from './tariff-document.js';
+import type { BandDocument, Weekday } from './tariff-format.js';
 
 export const DAY_MINUTES = 1440;
 const WEEK_MINUTES = 7 * DAY_MINUTES;

@@ -10,7 +10,7 @@
 import { exactToDecimal, largestNumeratorWithin, roundToMicros } from './exact-money.js';
 import type { CompiledRateRule } from './compiled-tariff.js';
 import { furthestWithin, stretchNumerator, walk, type BandPositions, type Walk } from './price-walk.js';
-import type { Rounding } from './tariff.js';
+import type { Rounding } from './tariff-terms.js';
 
 /** Where this usage falls: in its session (intervals, connect fee, limits) and its billing period (tiers). */
 export interface RatingContext {

@@ -6,8 +6,8 @@ import { bandCalendar } from './bands.js';
 import type { CompiledBands } from './band-runs.js';
 import { Decimal } from './decimal.js';
 import { ceilDivide, powerOfTen } from './exact-money.js';
-import type { FinalUnitActionName, Rounding } from './tariff.js';
-import type { IntervalDocument, RateDocument, TariffDocument, TierScope, TierStepDocument } from './tariff-document.js';
+import type { FinalUnitActionName, Rounding } from './tariff-terms.js';
+import type { IntervalDocument, RateDocument, TariffDocument, TierScope, TierStepDocument } from './tariff-format.js';
 
 /** A position no usage reaches: past 2^53 units of anything. */
 export const UNITS_BEYOND = 1n << 80n;

@@ -8,7 +8,7 @@
 // is 0.400000. Rounded once, a charge is within one step of its exact value, and a session of
 // many charges within one step per charge.
 import { Decimal } from './decimal.js';
-import type { Rounding, RoundingMode } from './tariff.js';
+import type { Rounding, RoundingMode } from './tariff-terms.js';
 
 /** numerator ÷ denominator currency units; the denominator is positive. */
 export interface ExactAmount {

@@ -16,7 +16,7 @@ import { affordRule, chargeRule, type Charge, type RatingContext, type SessionLi
 import type { CompiledRateRule, CompiledTariffDocument, CompiledZones } from './compiled-tariff.js';
 import { ceilDivide, type ExactAmount } from './exact-money.js';
 import { NO_BANDS, type BandPositions } from './price-walk.js';
-import type { TierScope } from './tariff-document.js';
+import type { TierScope } from './tariff-format.js';
 
 export type RatingGroupUnit = 'bytes' | 'seconds' | 'events';
 

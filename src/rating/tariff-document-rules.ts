@@ -2,7 +2,7 @@
 // the path of the field to fix. A tariff with any problem is rejected whole.
 import { Decimal } from './decimal.js';
 import { bandCoverage, coveragesOverlap, minutesOfClock } from './bands.js';
-import type { BandDocument, IntervalDocument, RateDocument, TariffDocument, TierStepDocument } from './tariff-document.js';
+import type { BandDocument, IntervalDocument, RateDocument, TariffDocument, TierStepDocument } from './tariff-format.js';
 
 export interface RuleProblem {
   path: (string | number)[];

@@ -4,16 +4,10 @@
 // compiled as exactly that, so both are rated by the same engine.
 import { compileRateRule, NO_NAMES, type CompiledRateRule } from './compiled-tariff.js';
 import { Decimal } from './decimal.js';
-import type { RateDocument, TariffDocument } from './tariff-document.js';
+import type { RateDocument, TariffDocument } from './tariff-format.js';
+import type { FinalUnitActionName, Rounding } from './tariff-terms.js';
 
-export type RoundingMode = 'up' | 'down' | 'half-even';
-export type FinalUnitActionName = 'terminate' | 'redirect' | 'restrict-access';
-
-export interface Rounding {
-  mode: RoundingMode;
-  /** Decimals of the currency unit kept after rounding, 0..6. */
-  decimals: number;
-}
+export type { FinalUnitActionName, Rounding, RoundingMode } from './tariff-terms.js';
 
 export interface RateDefinition {
   ratingGroup: number;
