@@ -14,7 +14,7 @@ import { CatalogService } from './catalog/catalog-service.js';
 import { SubscriptionService } from './catalog/subscription-service.js';
 import { CatalogCache } from './charging/catalog-cache.js';
 import { ChargingService } from './charging/charging-service.js';
-import { systemClock, type Clock } from './charging/clock.js';
+import { systemClock, type Clock } from './clock.js';
 import { ExpirySweeper } from './charging/expiry-sweeper.js';
 import { ConfigError, type Config } from './config.js';
 import { migrate } from './db/database.js';
@@ -62,7 +62,9 @@ export async function startApp(dependencies: AppDependencies): Promise<App> {
     throw new ConfigError(`PARTITION_COUNT: this keyspace was created with ${claimed} partitions; it cannot change to ${config.partitionCount}`);
   }
   const provisioning = new ProvisioningService(pool, projection, { allowancesPerRatingGroupMax: config.allowancesPerRatingGroupMax });
-  if (!(await projection.isProjected())) log.info({ rows: await provisioning.projectAll() }, 'catalog projected into Redis');
+  const catalogService = new CatalogService(pool, projection, clock);
+  const subscriptions = new SubscriptionService(pool, projection, clock);
+  if (!(await projection.isProjected())) await projectEverything(provisioning, catalogService, subscriptions, log);
   await catalog.loadRatingGroups();
   const subscriber = await subscribeInvalidations(redis, keys, catalog, log);
   const store = new BalanceStore(redis, keys);
@@ -75,8 +77,6 @@ export async function startApp(dependencies: AppDependencies): Promise<App> {
   const benchNoopEnabled = dependencies.benchNoopEnabled ?? false;
   const grpcServer = createGrpcServer(charging, log, { benchNoopEnabled });
   const grpcPort = await bindGrpcServer(grpcServer, config.grpcHost, config.grpcPort);
-  const catalogService = new CatalogService(pool, projection, clock);
-  const subscriptions = new SubscriptionService(pool, clock);
   const http = createHttpServer({ charging, provisioning, catalog: catalogService, subscriptions }, log as FastifyBaseLogger, {
     bodyBytesMax: config.bodyBytesMax, adminToken: config.adminToken, benchNoopEnabled, health: () => health(redis, pool),
   });
@@ -124,4 +124,13 @@ function shutdownGrpc(server: grpc.Server): Promise<void> {
 
 async function closeHttp(http: FastifyInstance): Promise<void> {
   await http.close();
+}
+
+/** Fills an empty Redis with everything the online path reads, then marks it projected. */
+async function projectEverything(provisioning: ProvisioningService, catalog: CatalogService, subscriptions: SubscriptionService, log: Logger): Promise<void> {
+  const rows = await provisioning.projectAll();
+  const plans = await catalog.projectPlans();
+  const subscribers = await subscriptions.projectAll();
+  await provisioning.markProjected();
+  log.info({ rows, plans, subscribers }, 'catalog projected into Redis');
 }

@@ -2,6 +2,7 @@
 // waits for PostgreSQL: who owns a device, a customer's profile, and the catalog.
 import type { Cluster, Redis } from 'ioredis';
 import type { TariffDefinition } from '../rating/tariff.js';
+import type { TariffDocument } from '../rating/tariff-format.js';
 import type { KeySpace } from './keys.js';
 
 export interface CustomerProfile {
@@ -12,6 +13,28 @@ export interface CustomerProfile {
 }
 
 export type RatingGroupUnit = 'bytes' | 'seconds' | 'events';
+
+/** A plan as the hot path reads it: every version still in force or scheduled, oldest first. */
+export interface PlanProjection {
+  id: string;
+  currency: string;
+  versions: PlanVersionProjection[];
+}
+
+export interface PlanVersionProjection {
+  effectiveFromMs: number;
+  tariffId: string;
+  tariffVersion: number;
+  /** The tariff document as the version snapshotted it (src/rating/tariff-format.ts). */
+  tariffDocument: TariffDocument;
+}
+
+/** A subscription to a plan from an instant, until another (null: open-ended). */
+export interface SubscriptionSpanProjection {
+  planId: string;
+  fromMs: number;
+  untilMs: number | null;
+}
 
 export interface RatingGroup {
   id: number;
@@ -37,6 +60,17 @@ export class Directory {
   async tariff(tariffId: string): Promise<TariffDefinition | undefined> {
     const json = await this.redis.hget(this.keys.tariffs(), tariffId);
     return json === null ? undefined : (JSON.parse(json) as TariffDefinition);
+  }
+
+  async plan(planId: string): Promise<PlanProjection | undefined> {
+    const json = await this.redis.hget(this.keys.plans(), planId);
+    return json === null ? undefined : (JSON.parse(json) as PlanProjection);
+  }
+
+  /** Empty when the subscriber has none. */
+  async subscriptions(subscriber: 'customer' | 'device', id: string): Promise<SubscriptionSpanProjection[]> {
+    const json = await this.redis.get(this.keys.subscriptionDirectory(subscriber, id));
+    return json === null ? [] : (JSON.parse(json) as SubscriptionSpanProjection[]);
   }
 
   async ratingGroups(): Promise<RatingGroup[]> {

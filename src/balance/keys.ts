@@ -14,7 +14,9 @@
 // <prefix>{p<n>}:exp                   reservations by the time they expire (zset)
 // <prefix>{p<n>}:events                the partition's event stream
 // <prefix>dir:d:<device> → customer, <prefix>dir:c:<customer> → profile JSON: the directory
-// <prefix>catalog:tariffs, catalog:rating-groups: the catalog the hot path rates with (hashes)
+// <prefix>dir:sc:<customer>, dir:sd:<device> → subscription spans JSON
+// <prefix>catalog:tariffs, catalog:rating-groups, catalog:plans: the catalog the hot path rates
+//                                      with (hashes)
 // <prefix>meta                         partition count, fixed at first start
 
 export class KeySpace {
@@ -81,8 +83,18 @@ export class KeySpace {
     return `${this.prefix}dir:c:${customerId}`;
   }
 
+  /** A customer's own subscriptions, or a device's (JSON spans), current and scheduled. */
+  subscriptionDirectory(subscriber: 'customer' | 'device', id: string): string {
+    return `${this.prefix}dir:s${subscriber === 'customer' ? 'c' : 'd'}:${id}`;
+  }
+
   tariffs(): string {
     return `${this.prefix}catalog:tariffs`;
+  }
+
+  /** Plans with their versions and each version's tariff snapshot (JSON per plan). */
+  plans(): string {
+    return `${this.prefix}catalog:plans`;
   }
 
   ratingGroups(): string {

@@ -3,7 +3,7 @@
 // holds, usage): those fields are only created when missing, so re-projecting is always safe.
 import type { Cluster, Redis } from 'ioredis';
 import type { TariffDefinition } from '../rating/tariff.js';
-import type { CustomerProfile, RatingGroup } from './directory.js';
+import type { CustomerProfile, PlanProjection, RatingGroup, SubscriptionSpanProjection } from './directory.js';
 import type { KeySpace } from './keys.js';
 
 export interface DeviceProjection {
@@ -49,6 +49,19 @@ export class Projection {
   async tariff(definition: TariffDefinition): Promise<void> {
     await this.redis.hset(this.keys.tariffs(), definition.id, JSON.stringify(definition));
     await this.announce(`t:${definition.id}`);
+  }
+
+  async plan(plan: PlanProjection): Promise<void> {
+    await this.redis.hset(this.keys.plans(), plan.id, JSON.stringify(plan));
+    await this.announce(`p:${plan.id}`);
+  }
+
+  /** Replaces the subscriber's spans; an empty list removes the key. */
+  async subscriptions(subscriber: 'customer' | 'device', id: string, spans: readonly SubscriptionSpanProjection[]): Promise<void> {
+    const key = this.keys.subscriptionDirectory(subscriber, id);
+    if (spans.length === 0) await this.redis.del(key);
+    else await this.redis.set(key, JSON.stringify(spans));
+    await this.announce(`s${subscriber === 'customer' ? 'c' : 'd'}:${id}`);
   }
 
   async customer(profile: CustomerProfile, creditLimitMicros: bigint): Promise<void> {

@@ -4,13 +4,13 @@
 // nothing and reports everything unchanged.
 import type pg from 'pg';
 import type { Projection } from '../balance/projection.js';
-import type { Clock } from '../charging/clock.js';
+import type { Clock } from '../clock.js';
 import { inTransaction } from '../db/database.js';
 import { AppError, type ErrorCode, type Problem } from '../errors.js';
 import { checkCatalogText, checkCatalogValue, toProblems, type CatalogCheck } from './catalog-check.js';
 import type { CatalogDocument } from './catalog-document.js';
 import { diffCatalog, type CatalogDiff, type Change } from './catalog-diff.js';
-import { loadCatalogExport, loadStoredCatalog, writeCatalogDiff, type ExportedCatalog } from './catalog-store.js';
+import { loadCatalogExport, loadPlanProjections, loadStoredCatalog, writeCatalogDiff, type ExportedCatalog } from './catalog-store.js';
 
 /** Applies wait for each other, so two of them never compare against the same stored state. */
 const CATALOG_LOCK_ID = 7_433_002;
@@ -46,8 +46,22 @@ export class CatalogService {
     }, { readOnly: options.dryRun });
     // Rating groups are also what the online path reads from Redis. Projecting every one of the
     // catalog's, changed or not, lets a repeated apply mend a projection that failed.
-    if (!options.dryRun) for (const { ratingGroup } of diff.ratingGroups) await this.projection.ratingGroup(ratingGroup);
+    if (!options.dryRun) {
+      for (const { ratingGroup } of diff.ratingGroups) await this.projection.ratingGroup(ratingGroup);
+      await this.projectPlans(diff.plans.map(({ plan }) => plan.id));
+    }
     return report(diff, options.dryRun);
+  }
+
+  /**
+   * Writes plans, with their versions' tariff snapshots, where the online path reads them: the
+   * document's plans after an apply (changed or not, which mends a failed projection), or every
+   * plan when Redis is filled at a first start.
+   */
+  async projectPlans(planIds?: readonly string[]): Promise<number> {
+    const plans = await loadPlanProjections(this.pool, planIds);
+    for (const plan of plans) await this.projection.plan(plan);
+    return plans.length;
   }
 
   async export(): Promise<ExportedCatalog> {

@@ -1,6 +1,7 @@
 // The catalog's rows in PostgreSQL: what an apply compares against, how a diff is written (one
 // statement per table, rows passed as one JSON array), and what export reads back.
 import type pg from 'pg';
+import type { PlanProjection } from '../balance/directory.js';
 import type { TariffDocument } from '../rating/tariff-document.js';
 import { CATALOG_LIMITS, formatInstant, type AllowanceDocument, type CatalogDocument, type FeeDocument, type PlanDocument, type RatingGroupDocument } from './catalog-document.js';
 import type { CatalogDiff, StoredCatalog, StoredPlan, StoredTariff, StoredVersion, TariffUse } from './catalog-diff.js';
@@ -134,4 +135,29 @@ export async function loadCatalogExport(pool: pg.Pool, nowMs: number): Promise<E
     },
     olderSnapshots,
   };
+}
+
+/** A plan's versions the online path keeps at most: the newest, scheduled ones included. */
+const PLAN_VERSIONS_PROJECTED_MAX = 64;
+
+/** Plans as the online path reads them from Redis; every plan when `planIds` is undefined. */
+export async function loadPlanProjections(pool: pg.Pool, planIds?: readonly string[]): Promise<PlanProjection[]> {
+  const filter = planIds === undefined ? '' : 'WHERE id = ANY($2)';
+  const parameters: unknown[] = [CATALOG_LIMITS.plansMax, ...(planIds === undefined ? [] : [planIds])];
+  const plans = await pool.query<{ id: string; currency: string }>(`SELECT id, currency FROM plans ${filter} ORDER BY id LIMIT $1`, parameters);
+  const versions = await pool.query<VersionRow>(
+    `SELECT * FROM (
+       SELECT *, row_number() OVER (PARTITION BY plan_id ORDER BY effective_from DESC) AS newest
+       FROM plan_versions WHERE plan_id = ANY($1)
+     ) v WHERE newest <= $2 ORDER BY plan_id, effective_from`,
+    [plans.rows.map((plan) => plan.id), PLAN_VERSIONS_PROJECTED_MAX],
+  );
+  const versionsOf = groupBy(versions.rows, versions.rows.map((row) => row.plan_id));
+  return plans.rows.map((plan) => ({
+    id: plan.id,
+    currency: plan.currency,
+    versions: (versionsOf.get(plan.id) ?? []).map((row) => ({
+      effectiveFromMs: row.effective_from.getTime(), tariffId: row.tariff_id, tariffVersion: row.tariff_version, tariffDocument: row.tariff_document,
+    })),
+  }));
 }

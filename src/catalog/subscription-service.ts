@@ -4,7 +4,8 @@
 // reprice usage already charged.
 import type pg from 'pg';
 import { z } from 'zod';
-import type { Clock } from '../charging/clock.js';
+import type { Projection } from '../balance/projection.js';
+import type { Clock } from '../clock.js';
 import { inTransaction } from '../db/database.js';
 import { AppError, invalid } from '../errors.js';
 import { ID_RULE, isId } from '../formats.js';
@@ -31,6 +32,8 @@ export interface SubscriptionsView {
 }
 
 const SUBSCRIPTIONS_LISTED_MAX = 100;
+/** Subscribers projected per query at a first start. */
+const PROJECTION_BATCH = 500;
 
 const subscriptionBody = z.strictObject({
   plan_id: z.string('must be the id of a plan').refine(isId, ID_RULE),
@@ -53,6 +56,7 @@ interface SubscriberRow {
 export class SubscriptionService {
   constructor(
     private readonly pool: pg.Pool,
+    private readonly projection: Projection,
     private readonly clock: Clock,
   ) {}
 
@@ -61,12 +65,39 @@ export class SubscriptionService {
     const nowMs = this.clock.nowMs();
     const fromMs = input.from === undefined ? nowMs : instantMs(input.from);
     if (fromMs < nowMs) throw invalid('from', `must not be before now (${formatInstant(nowMs)}): usage already charged cannot be repriced`);
-    return inTransaction(this.pool, async (client) => {
-      const owner = await lockSubscriber(client, subscriber);
-      await requirePlan(client, input.plan_id, owner.currency);
-      await subscribe(client, owner, input.plan_id, new Date(fromMs));
-      return view(owner, await listRows(client, owner), nowMs);
+    const { owner, rows } = await inTransaction(this.pool, async (client) => {
+      const locked = await lockSubscriber(client, subscriber);
+      await requirePlan(client, input.plan_id, locked.currency);
+      await subscribe(client, locked, input.plan_id, new Date(fromMs));
+      return { owner: locked, rows: await listRows(client, locked) };
     });
+    // After the commit, as provisioning does: a failed projection is mended by repeating the PUT.
+    await this.projectRows(owner, rows);
+    return view(owner, rows, nowMs);
+  }
+
+  /** Writes every subscriber's spans where the online path reads them, in batches, at a first start. */
+  async projectAll(): Promise<number> {
+    let after = { customer: '', device: '' };
+    let count = 0;
+    for (;;) {
+      const { rows } = await this.pool.query<SubscriberRow>(
+        `SELECT DISTINCT s.customer_id, s.device_id, c.currency FROM subscriptions s JOIN customers c ON c.id = s.customer_id
+         WHERE (s.customer_id, coalesce(s.device_id, '')) > ($1, $2) ORDER BY s.customer_id, s.device_id NULLS FIRST LIMIT $3`,
+        [after.customer, after.device, PROJECTION_BATCH]);
+      for (const owner of rows) {
+        await this.projectRows(owner, await inTransaction(this.pool, (client) => listRows(client, owner), { readOnly: true }));
+      }
+      count += rows.length;
+      const last = rows.at(-1);
+      if (last === undefined || rows.length < PROJECTION_BATCH) return count;
+      after = { customer: last.customer_id, device: last.device_id ?? '' };
+    }
+  }
+
+  private projectRows(owner: SubscriberRow, rows: SubscriptionRow[]): Promise<void> {
+    const kind = owner.device_id === null ? 'customer' : 'device';
+    return this.projection.subscriptions(kind, owner.device_id ?? owner.customer_id, rows.map(toSpan));
   }
 
   async get(subscriber: Subscriber): Promise<SubscriptionsView> {
@@ -127,9 +158,13 @@ async function listRows(client: pg.PoolClient, owner: SubscriberRow): Promise<Su
 }
 
 function view(owner: SubscriberRow, rows: SubscriptionRow[], nowMs: number): SubscriptionsView {
-  const spans = rows.map((row): SubscriptionSpan => ({ planId: row.plan_id, fromMs: row.valid_from.getTime(), untilMs: row.valid_until?.getTime() ?? null }));
+  const spans = rows.map(toSpan);
   const current = subscriptionAt(spans, nowMs);
   return { customer_id: owner.customer_id, device_id: owner.device_id, current: current === undefined ? null : spanView(current), items: spans.map(spanView) };
+}
+
+function toSpan(row: SubscriptionRow): SubscriptionSpan {
+  return { planId: row.plan_id, fromMs: row.valid_from.getTime(), untilMs: row.valid_until?.getTime() ?? null };
 }
 
 function spanView(span: SubscriptionSpan): SubscriptionView {

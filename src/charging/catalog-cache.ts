@@ -5,7 +5,9 @@
 // down are lost. A stale owner can still never charge the wrong wallet: the scripts check that
 // the device belongs to the customer they were given, and answer MOVED otherwise.
 import { LRUCache } from 'lru-cache';
-import type { CustomerProfile, Directory, RatingGroup } from '../balance/directory.js';
+import type { CustomerProfile, Directory, PlanProjection, PlanVersionProjection, RatingGroup, SubscriptionSpanProjection } from '../balance/directory.js';
+import { effectiveSubscription } from '../catalog/subscriptions.js';
+import { compileTariffDocument, type CompiledTariffDocument } from '../rating/compiled-tariff.js';
 import { compileTariff, type CompiledTariff } from '../rating/tariff.js';
 
 export interface ResolvedDevice {
@@ -15,10 +17,28 @@ export interface ResolvedDevice {
   tariff: CompiledTariff | undefined;
 }
 
+/** The plan version that prices a device's usage at an instant, and its compiled tariff. */
+export interface EffectivePlan {
+  planId: string;
+  /** Whose subscription it is: the device's own wins over its customer's. */
+  scope: 'device' | 'customer';
+  version: PlanVersionProjection;
+  tariff: CompiledTariffDocument;
+}
+
+interface CachedPlan {
+  plan: PlanProjection;
+  /** Compiled on first use, by effectiveFromMs. */
+  compiled: Map<number, CompiledTariffDocument>;
+}
+
 export class CatalogCache {
   private readonly owners: LRUCache<string, string>;
   private readonly profiles: LRUCache<string, CustomerProfile>;
+  private readonly subscriptions: LRUCache<string, SubscriptionSpanProjection[]>;
   private readonly tariffs = new Map<string, CompiledTariff>();
+  /** Plans are few and shared by many subscribers: all of them are kept. */
+  private readonly plans = new Map<string, CachedPlan>();
   private ratingGroups = new Map<number, RatingGroup>();
 
   constructor(
@@ -27,6 +47,7 @@ export class CatalogCache {
   ) {
     this.owners = new LRUCache({ max: Math.max(1, entriesMax) });
     this.profiles = new LRUCache({ max: Math.max(1, entriesMax) });
+    this.subscriptions = new LRUCache({ max: Math.max(1, entriesMax) });
   }
 
   async loadRatingGroups(): Promise<void> {
@@ -69,19 +90,77 @@ export class CatalogCache {
     return compiled;
   }
 
-  /** Messages: `d:<device>`, `c:<customer>`, `t:<tariff>`, `rg`, or `*` for everything. */
+  /**
+   * The plan version in force for the device at `atMs`, through the device's own subscription
+   * or else its customer's; undefined when neither subscribes to a plan then.
+   */
+  async effectivePlanAt(deviceId: string, customerId: string, atMs: number): Promise<EffectivePlan | undefined> {
+    const spans = { device: await this.spansOf('device', deviceId), customer: await this.spansOf('customer', customerId) };
+    const found = effectiveSubscription(spans, atMs);
+    if (found === undefined) return undefined;
+    const cached = await this.plan(found.subscription.planId);
+    const version = cached === undefined ? undefined : versionAt(cached.plan.versions, atMs);
+    if (cached === undefined || version === undefined) return undefined;
+    let tariff = cached.compiled.get(version.effectiveFromMs);
+    if (tariff === undefined) {
+      tariff = compileTariffDocument(version.tariffDocument);
+      cached.compiled.set(version.effectiveFromMs, tariff);
+    }
+    return { planId: cached.plan.id, scope: found.scope, version, tariff };
+  }
+
+  private async spansOf(kind: 'customer' | 'device', id: string): Promise<SubscriptionSpanProjection[]> {
+    const key = `${kind === 'customer' ? 'sc' : 'sd'}:${id}`;
+    let spans = this.subscriptions.get(key);
+    if (spans === undefined) {
+      spans = await this.directory.subscriptions(kind, id);
+      this.subscriptions.set(key, spans);
+    }
+    return spans;
+  }
+
+  private async plan(planId: string): Promise<CachedPlan | undefined> {
+    let cached = this.plans.get(planId);
+    if (cached === undefined) {
+      const plan = await this.directory.plan(planId);
+      if (plan === undefined) return undefined;
+      cached = { plan, compiled: new Map() };
+      this.plans.set(planId, cached);
+    }
+    return cached;
+  }
+
+  /**
+   * Messages: `d:<device>`, `c:<customer>`, `t:<tariff>`, `p:<plan>`, `sc:<customer>` and
+   * `sd:<device>` (subscriptions), `rg`, or `*` for everything.
+   */
   async invalidate(message: string): Promise<void> {
-    const kind = message.slice(0, 2);
-    const id = message.slice(2);
+    const colon = message.indexOf(':');
+    const kind = message.slice(0, colon + 1);
+    const id = message.slice(colon + 1);
     if (kind === 'd:') this.owners.delete(id);
     else if (kind === 'c:') this.profiles.delete(id);
     else if (kind === 't:') this.tariffs.delete(id);
+    else if (kind === 'p:') this.plans.delete(id);
+    else if (kind === 'sc:' || kind === 'sd:') this.subscriptions.delete(message);
     else if (message === 'rg') await this.loadRatingGroups();
     else {
       this.owners.clear();
       this.profiles.clear();
+      this.subscriptions.clear();
       this.tariffs.clear();
+      this.plans.clear();
       await this.loadRatingGroups();
     }
   }
+}
+
+/** The newest version whose effective time has come; versions are oldest first. */
+function versionAt(versions: readonly PlanVersionProjection[], atMs: number): PlanVersionProjection | undefined {
+  let found: PlanVersionProjection | undefined;
+  for (const version of versions) {
+    if (version.effectiveFromMs > atMs) break;
+    found = version;
+  }
+  return found;
 }

@@ -8,7 +8,7 @@ import { AppError } from '../errors.js';
 import { AMOUNT_MICROS_MAX, formatMicros } from '../money/amount.js';
 import type { CompiledRate } from '../rating/tariff.js';
 import type { CatalogCache, ResolvedDevice } from './catalog-cache.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../clock.js';
 import { periodsAt } from './periods.js';
 import { answerNeed, newScriptItem, type Need, type ScriptItem } from './pricing.js';
 import * as requests from './requests.js';

@@ -3,7 +3,7 @@
 // sweep never blocks Redis for long; what is left waits for the next sweep. Because the
 // expiry index lives in Redis, a service that was down catches up when it starts.
 import type { BalanceStore } from '../balance/balance-store.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../clock.js';
 
 export interface SweepSettings {
   partitionCount: number;

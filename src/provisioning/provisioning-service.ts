@@ -188,7 +188,10 @@ export class ProvisioningService {
     return rows.map(views.allowance);
   }
 
-  /** Writes the whole catalog into Redis again, in bounded batches; for a Redis that lost it. */
+  /**
+   * Writes everything provisioned into Redis again, in bounded batches; for a Redis that lost
+   * it. The caller marks the keyspace projected once the catalog's plans are written too.
+   */
   async projectAll(): Promise<number> {
     let count = 0;
     for (const group of await this.listRatingGroups()) await this.projection.ratingGroup({ id: group.id, name: group.name, unit: group.unit });
@@ -198,8 +201,11 @@ export class ProvisioningService {
     count += await this.projectTable<views.CustomerRow>('customers', (row) => this.projectCustomer(row));
     count += await this.projectTable<views.DeviceRow>('devices', (row) => this.projectDevice(row));
     count += await this.projectTable<views.AllowanceRow>('allowances', (row) => this.projection.allowance(views.allowanceProjection(row)));
-    await this.projection.markProjected();
     return count;
+  }
+
+  async markProjected(): Promise<void> {
+    await this.projection.markProjected();
   }
 
   private async projectTable<Row extends { id: string }>(table: string, project: (row: Row) => Promise<void>): Promise<number> {

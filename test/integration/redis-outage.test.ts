@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp } from '../../src/app.js';
 import { connectRedis, whenReady } from '../../src/balance/redis-connection.js';
-import { ManualClock } from '../../src/charging/clock.js';
+import { ManualClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { createPool } from '../../src/db/database.js';
 import { startRedisServer, type RedisServerHandle } from '../../src/infra/redis-server.js';

@@ -5,7 +5,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { pino } from 'pino';
 import { startApp, type App } from '../../src/app.js';
 import { connectRedis, whenReady } from '../../src/balance/redis-connection.js';
-import { ManualClock } from '../../src/charging/clock.js';
+import { ManualClock } from '../../src/clock.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createPool } from '../../src/db/database.js';
 import { loadProtos } from '../../src/grpc/server.js';
