@@ -109,13 +109,13 @@ local function writeSession(session, call, ending)
   end
 end
 
--- Releases a reservation in full: its money hold, and its allowance holds with no usage.
 -- Records on the event the reservation a call ends: its units, its money and the allowance
 -- parts it held, so a journal can follow every hold without replaying the session.
 local function recordReleased(event, reservation)
   event.ru, event.rm, event.rb = int(reservation.units), int(reservation.money), encodeParts(reservation.parts)
 end
 
+-- Releases a reservation in full: its money hold, and its allowance holds with no usage.
 local function releaseReservation(state, session, ratingGroup, event)
   local reservation = session.reservations[ratingGroup]
   if not reservation then return 0, 0 end
