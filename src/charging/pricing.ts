@@ -84,4 +84,3 @@ export function answerNeed(item: ScriptItem, rate: CompiledRate, need: Need): vo
   const affordable = affordableUnits(rate, BigInt(need.units), BigInt(need.budget), connectFee);
   item.b[`${need.budget}:${need.cf}:${need.units}`] = { u: affordable.units.toString(), m: affordable.micros.toString() };
 }
-
