@@ -129,33 +129,45 @@ local function free(bucket)
   return bucket.total - bucket.used - bucket.usedDelta - bucket.held - bucket.heldDelta
 end
 
--- Pages of the allowance index read at most, when ended buckets fill the first ones.
-local INDEX_PAGES_MAX = 4
+-- Index entries read at most per index and rating group, when ended buckets fill the first ones.
+local INDEX_ENTRIES_MAX = 64
 
 local function drawsOn(self, bucket)
   return (bucket.device == '' or bucket.device == self.device) and self.now >= bucket.from
 end
 
+-- The entries of the two indexes a device draws on, its customer's pool and its own, merged in
+-- the order of their scores (then ids), each as { index key, bucket id, score }.
+local function indexEntries(self, ratingGroup)
+  local entries = {}
+  local indexKeys = { self.prefix .. 'ai:' .. self.customer .. ':' .. ratingGroup, self.prefix .. 'aid:' .. self.device .. ':' .. ratingGroup }
+  for _, indexKey in ipairs(indexKeys) do
+    local found = redis.call('ZRANGE', indexKey, 0, INDEX_ENTRIES_MAX - 1, 'WITHSCORES')
+    for i = 1, #found, 2 do entries[#entries + 1] = { indexKey, found[i], tonumber(found[i + 1]) } end
+  end
+  table.sort(entries, function(left, right)
+    if left[3] ~= right[3] then return left[3] < right[3] end
+    return left[2] < right[2]
+  end)
+  return entries
+end
+
 -- Buckets this device may draw on for a rating group, at most `limit`, in the order they are
--- used: the index is scored by priority, then by the soonest end of validity. Buckets whose
--- validity has ended are skipped without counting, and leave the index when the call applies,
--- so old bundles never hide current ones.
+-- used: the indexes are scored by priority, then by the soonest end of validity. Buckets whose
+-- validity has ended are skipped without counting, and leave their index when the call
+-- applies, so old bundles never hide current ones.
 function State:eligible(ratingGroup, limit)
   local list = self.eligibleByGroup[ratingGroup]
   if list then return list end
   list = {}
-  local indexKey = self.prefix .. 'ai:' .. self.customer .. ':' .. ratingGroup
-  for page = 0, INDEX_PAGES_MAX - 1 do
-    local ids = redis.call('ZRANGE', indexKey, page * limit, (page + 1) * limit - 1)
-    for _, id in ipairs(ids) do
-      local bucket = self:bucket(id)
-      if not bucket or bucket.untilMs <= self.now then
-        self.endedBuckets[#self.endedBuckets + 1] = { indexKey, id }
-      elseif #list < limit and drawsOn(self, bucket) then
-        list[#list + 1] = bucket
-      end
+  for _, entry in ipairs(indexEntries(self, ratingGroup)) do
+    if #list >= limit then break end
+    local bucket = self:bucket(entry[2])
+    if not bucket or bucket.untilMs <= self.now then
+      self.endedBuckets[#self.endedBuckets + 1] = entry
+    elseif drawsOn(self, bucket) then
+      list[#list + 1] = bucket
     end
-    if #ids < limit or #list >= limit then break end
   end
   self.eligibleByGroup[ratingGroup] = list
   return list

@@ -65,8 +65,9 @@ export class BalanceStore {
     return Number(handled);
   }
 
-  async readBalance(customerId: string): Promise<StoredBalance | undefined> {
-    const reply = await this.callScript('balance', this.keys.wallet(customerId), this.keys.customerPrefix(customerId), customerId);
+  /** The wallet and the pool's buckets, with the device's own when a device is named. */
+  async readBalance(customerId: string, deviceId?: string): Promise<StoredBalance | undefined> {
+    const reply = await this.callScript('balance', this.keys.wallet(customerId), this.keys.customerPrefix(customerId), customerId, deviceId ?? '');
     return reply === null ? undefined : (JSON.parse(String(reply)) as StoredBalance);
   }
 

@@ -6,8 +6,9 @@
 // <prefix>{p<n>}:d:<device>            device hash: customer, status, capDay, capMonth
 // <prefix>{p<n>}:cap:<device>:d|m:<period>  money counted against a device's cap
 // <prefix>{p<n>}:a:<allowance>         allowance bucket hash: rg, total, used, held, from, until, device, priority
-// <prefix>{p<n>}:ai:<customer>:<rg>    buckets a rating group draws on, in order of use (zset)
-// <prefix>{p<n>}:ac:<customer>         every bucket of a customer (set)
+// <prefix>{p<n>}:ai:<customer>:<rg>    pooled buckets a rating group draws on, in order of use (zset)
+// <prefix>{p<n>}:aid:<device>:<rg>     a device's own buckets, scored alike (zset)
+// <prefix>{p<n>}:ac:<customer>, acd:<device>  the pool's buckets, a device's own (sets)
 // <prefix>{p<n>}:s:<session>           session hash (see lua/includes/session.lua)
 // <prefix>{p<n>}:sa:<session>           stored answers of a session, and its floor (answers.lua)
 // <prefix>{p<n>}:ea:<event>, ta:<top-up>     stored answers of one-shot charges and top-ups
@@ -59,12 +60,18 @@ export class KeySpace {
     return `${this.customerPrefix(customerId)}a:${allowanceId}`;
   }
 
-  allowanceIndex(customerId: string, ratingGroup: number): string {
-    return `${this.customerPrefix(customerId)}ai:${customerId}:${ratingGroup}`;
+  /**
+   * A device's own buckets are indexed and listed apart from the pool's (deviceId non-null), so
+   * a fleet's thousands of per-device bundles never crowd the pool or each other.
+   */
+  allowanceIndex(customerId: string, ratingGroup: number, deviceId: string | null): string {
+    const prefix = this.customerPrefix(customerId);
+    return deviceId === null ? `${prefix}ai:${customerId}:${ratingGroup}` : `${prefix}aid:${deviceId}:${ratingGroup}`;
   }
 
-  customerAllowances(customerId: string): string {
-    return `${this.customerPrefix(customerId)}ac:${customerId}`;
+  allowanceList(customerId: string, deviceId: string | null): string {
+    const prefix = this.customerPrefix(customerId);
+    return deviceId === null ? `${prefix}ac:${customerId}` : `${prefix}acd:${deviceId}`;
   }
 
   session(customerId: string, sessionId: string): string {

@@ -98,8 +98,8 @@ export class Projection {
         'device', allowance.deviceId ?? '', 'priority', String(allowance.priority))
       .hsetnx(key, 'used', '0')
       .hsetnx(key, 'held', '0')
-      .zadd(this.keys.allowanceIndex(allowance.customerId, allowance.ratingGroup), allowanceScore(allowance.priority, allowance.validUntilMs), allowance.id)
-      .sadd(this.keys.customerAllowances(allowance.customerId), allowance.id)
+      .zadd(this.keys.allowanceIndex(allowance.customerId, allowance.ratingGroup, allowance.deviceId), allowanceScore(allowance.priority, allowance.validUntilMs), allowance.id)
+      .sadd(this.keys.allowanceList(allowance.customerId, allowance.deviceId), allowance.id)
       .exec()
       .then(throwPipelineError);
   }

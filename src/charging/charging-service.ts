@@ -90,7 +90,7 @@ export class ChargingService {
     const owner = requests.parseGetBalance(message);
     const deviceId = 'deviceId' in owner ? owner.deviceId : undefined;
     const customerId = deviceId === undefined ? (owner as { customerId: string }).customerId : (await this.catalog.resolveDevice(deviceId))?.customerId;
-    const stored = customerId === undefined ? undefined : await this.store.readBalance(customerId);
+    const stored = customerId === undefined ? undefined : await this.store.readBalance(customerId, deviceId);
     if (customerId === undefined || stored === undefined) {
       throw new AppError('NOT_FOUND', deviceId === undefined ? 'no such customer' : 'no such device', deviceId === undefined ? 'customer_id' : 'device_id');
     }

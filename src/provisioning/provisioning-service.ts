@@ -169,7 +169,7 @@ export class ProvisioningService {
       });
       const existing = await client.query<views.AllowanceRow>('SELECT * FROM allowances WHERE id = $1', [id]);
       if (existing.rows[0]) return { created: false, row: sameAllowance(existing.rows[0], customerId, input, validFrom, validUntil) };
-      await this.checkAllowanceRoom(client, customerId, input.rating_group);
+      await this.checkAllowanceRoom(client, customerId, input.device_id, input.rating_group);
       if (input.device_id !== null) await requireOwnDevice(client, customerId, input.device_id);
       const { rows } = await client.query<views.AllowanceRow>(
         `INSERT INTO allowances (id, customer_id, device_id, rating_group, units_total, priority, valid_from, valid_until)
@@ -184,7 +184,7 @@ export class ProvisioningService {
   async listAllowances(customerId: string): Promise<views.AllowanceView[]> {
     await this.customerRow(customerId);
     const { rows } = await this.pool.query<views.AllowanceRow>(
-      'SELECT * FROM allowances WHERE customer_id = $1 ORDER BY id LIMIT $2', [customerId, schemas.ALLOWANCES_PER_CUSTOMER_MAX]);
+      'SELECT * FROM allowances WHERE customer_id = $1 ORDER BY id LIMIT $2', [customerId, schemas.ALLOWANCES_LISTED_MAX]);
     return rows.map(views.allowance);
   }
 
@@ -254,15 +254,17 @@ export class ProvisioningService {
     if (rows[0].currency !== currency) throw invalid('tariff_id', `tariff ${tariffId} is in ${rows[0].currency}, the customer in ${currency}`);
   }
 
-  private async checkAllowanceRoom(client: pg.PoolClient, customerId: string, ratingGroup: number): Promise<void> {
+  /** Limits count per holder, the customer's pool or one device, so a fleet can give each device its bundles. */
+  private async checkAllowanceRoom(client: pg.PoolClient, customerId: string, deviceId: string | null, ratingGroup: number): Promise<void> {
     const { rows } = await client.query<{ total: string; group_active: string }>(
-      `SELECT count(*) AS total, count(*) FILTER (WHERE rating_group = $2 AND valid_until > now()) AS group_active
-       FROM allowances WHERE customer_id = $1`, [customerId, ratingGroup]);
-    if (Number(rows[0]!.total) >= schemas.ALLOWANCES_PER_CUSTOMER_MAX) {
-      throw new AppError('CONFLICT', `a customer has at most ${schemas.ALLOWANCES_PER_CUSTOMER_MAX} allowances`, 'id');
+      `SELECT count(*) AS total, count(*) FILTER (WHERE rating_group = $3 AND valid_until > now()) AS group_active
+       FROM allowances WHERE customer_id = $1 AND device_id IS NOT DISTINCT FROM $2`, [customerId, deviceId, ratingGroup]);
+    const holder = deviceId === null ? "a customer's pool" : 'a device';
+    if (Number(rows[0]!.total) >= schemas.ALLOWANCES_PER_HOLDER_MAX) {
+      throw new AppError('CONFLICT', `${holder} has at most ${schemas.ALLOWANCES_PER_HOLDER_MAX} allowances`, 'id');
     }
     if (Number(rows[0]!.group_active) >= this.settings.allowancesPerRatingGroupMax) {
-      throw new AppError('CONFLICT', `a customer has at most ${this.settings.allowancesPerRatingGroupMax} current allowances per rating group`, 'rating_group');
+      throw new AppError('CONFLICT', `${holder} has at most ${this.settings.allowancesPerRatingGroupMax} current allowances per rating group`, 'rating_group');
     }
   }
 

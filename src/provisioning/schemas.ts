@@ -8,7 +8,10 @@ import { parseAmount } from '../money/amount.js';
 import { isCurrency } from '../money/currency.js';
 
 export const RATES_PER_TARIFF_MAX = 256;
-export const ALLOWANCES_PER_CUSTOMER_MAX = 256;
+/** Per holder: a customer's pool, or one device. */
+export const ALLOWANCES_PER_HOLDER_MAX = 256;
+/** The admin API lists a customer's allowances up to this many. */
+export const ALLOWANCES_LISTED_MAX = 1000;
 export const NAME_LENGTH_MAX = 200;
 export const PAGE_SIZE_MAX = 1000;
 

@@ -41,8 +41,9 @@ async function wallet(customerId: string) {
   return (await service.grpc.ok('GetBalance', { customer_id: customerId })).wallet;
 }
 
-async function allowance(customerId: string, id: string) {
-  const balance = await service.grpc.ok('GetBalance', { customer_id: customerId });
+/** A bucket as the balance lists it: a device's own buckets are listed with that device's balance. */
+async function allowance(customerId: string, id: string, deviceId?: string) {
+  const balance = await service.grpc.ok('GetBalance', deviceId === undefined ? { customer_id: customerId } : { device_id: deviceId });
   const bucket = balance.allowances.find((candidate: { allowance_id: string }) => candidate.allowance_id === id);
   const available = BigInt(bucket.units_total) - BigInt(bucket.units_used) - BigInt(bucket.units_held);
   return { used: bucket.units_used, held: bucket.units_held, available: available.toString() };
@@ -62,14 +63,14 @@ describe('vector C3: reserve, update, terminate against a data allowance', () =>
 
     const initial = await reserve(session, 'c3-dev', [[DATA, 5120]]);
     expect(initial.items[0]).toMatchObject({ result: 'RESULT_CODE_SUCCESS', granted_units: '5120', allowance_units: '5120', reserved_amount: '0.000000' });
-    expect(await allowance('c3', 'c3-data')).toEqual({ available: '97280', held: '5120', used: '0' });
+    expect(await allowance('c3', 'c3-data', 'c3-dev')).toEqual({ available: '97280', held: '5120', used: '0' });
 
     const update = await commit(session, 'c3-dev', 2, [[DATA, 4096, 5120]]);
     expect(update.items[0]).toMatchObject({ charged_units: '4096', charged_amount: '0.000000', granted_units: '5120' });
-    expect(await allowance('c3', 'c3-data')).toEqual({ available: '93184', held: '5120', used: '4096' });
+    expect(await allowance('c3', 'c3-data', 'c3-dev')).toEqual({ available: '93184', held: '5120', used: '4096' });
 
     await commit(session, 'c3-dev', 3, [[DATA, 0, 0]], true);
-    expect(await allowance('c3', 'c3-data')).toEqual({ available: '98304', held: '0', used: '4096' });
+    expect(await allowance('c3', 'c3-data', 'c3-dev')).toEqual({ available: '98304', held: '0', used: '4096' });
     expect((await wallet('c3')).balance).toBe('0.000000');
     await expectConserved(service, 'c3');
   });
@@ -117,7 +118,7 @@ describe('the order allowances are used in', () => {
     expect(await allowance('order', 'high-late')).toMatchObject({ held: '1000' });
     expect(await allowance('order', 'low-soon')).toMatchObject({ held: '500' });
     expect(await allowance('order', 'future')).toMatchObject({ held: '0' });
-    expect(await allowance('order', 'other-device')).toMatchObject({ held: '0' });
+    expect(await allowance('order', 'other-device', 'order-other')).toMatchObject({ held: '0' });
     expect((await reserve(nextSession(), 'order-dev', [[DATA, 1000]])).items[0]).toMatchObject({ granted_units: '500', result: 'RESULT_CODE_SUCCESS' });
   });
   it('is not hidden by bundles whose validity has ended, however many there are', async () => {
@@ -137,6 +138,17 @@ describe('the order allowances are used in', () => {
     expect(grant.items[0]).toMatchObject({ granted_units: '500', allowance_units: '500' });
     expect(await allowance('monthly', 'this-month')).toMatchObject({ held: '500' });
     expect(await service.redis.zrange(indexKey, 0, -1)).toEqual(['this-month']);
+  });
+  it("gives each device of a fleet its own bundle, however many devices have one", async () => {
+    const devices = Array.from({ length: 40 }, (_, index) => `bundle-${index}`);
+    await provisionFleet(service, { customerId: 'bundles', devices, tariff: { id: 'bundles-tariff', rates: [DATA_PER_MB] } });
+    for (const device of devices) await addAllowance('bundles', { id: `${device}-data`, device_id: device, rating_group: DATA, units_total: 1000 });
+    for (const device of [devices[0]!, devices[39]!]) {
+      expect((await reserve(nextSession(), device, [[DATA, 600]])).items[0], device).toMatchObject({ allowance_units: '600' });
+      expect(await allowance('bundles', `${device}-data`, device)).toMatchObject({ held: '600' });
+    }
+    const own = (await service.grpc.ok('GetBalance', { device_id: 'bundle-7' })).allowances;
+    expect(own.map((bucket: { allowance_id: string }) => bucket.allowance_id), "a device's balance lists its own bundle only").toEqual(['bundle-7-data']);
   });
 });
 

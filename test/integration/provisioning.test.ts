@@ -353,7 +353,9 @@ describe('allowances', () => {
     const { items } = await service.http.ok('GET', '/v1/customers/acme/allowances');
     expect(items).toEqual(expect.arrayContaining([created.body, pooled.body]));
     expect(items).toHaveLength(2);
-    expect((await service.grpc.ok('GetBalance', { customer_id: 'acme' })).allowances).toHaveLength(2);
+    // A customer's balance shows the pool's allowances; a device's adds its own.
+    expect((await service.grpc.ok('GetBalance', { customer_id: 'acme' })).allowances).toMatchObject([{ allowance_id: pooled.body.id }]);
+    expect((await service.grpc.ok('GetBalance', { device_id: 'acme-1' })).allowances).toHaveLength(2);
   });
 
   it('refuses the same id with other settings (409 CONFLICT), and keeps the first', async () => {
