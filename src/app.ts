@@ -10,6 +10,7 @@ import { BalanceStore } from './balance/balance-store.js';
 import { Directory } from './balance/directory.js';
 import { KeySpace } from './balance/keys.js';
 import { Projection } from './balance/projection.js';
+import { AllowanceGranter } from './catalog/allowance-granter.js';
 import { CatalogService } from './catalog/catalog-service.js';
 import { SubscriptionService } from './catalog/subscription-service.js';
 import { CatalogCache } from './charging/catalog-cache.js';
@@ -28,8 +29,8 @@ export interface AppDependencies {
   pool: pg.Pool;
   clock?: Clock;
   logger?: Logger;
-  /** Tests drive the sweep themselves with sweepOnce(). */
-  startSweeper?: boolean;
+  /** The expiry sweep and the allowance grants; tests drive them with sweepOnce() and grantDue(). */
+  startBackgroundJobs?: boolean;
   benchNoopEnabled?: boolean;
 }
 
@@ -42,6 +43,7 @@ export interface App {
   subscriptions: SubscriptionService;
   store: BalanceStore;
   sweeper: ExpirySweeper;
+  granter: AllowanceGranter;
   keys: KeySpace;
   grpcPort: number;
   httpPort: number;
@@ -72,7 +74,12 @@ export async function startApp(dependencies: AppDependencies): Promise<App> {
   const sweeper = new ExpirySweeper(store, clock, {
     partitionCount: config.partitionCount, batchMax: config.sweepBatchMax, intervalMs: config.sweepIntervalMs, sessionTtlSeconds: config.idempotencyTtlSeconds,
   }, (error) => log.warn({ err: error }, 'expiry sweep failed; it runs again'));
-  if (dependencies.startSweeper ?? true) sweeper.start();
+  const granter = new AllowanceGranter(pool, directory, projection, clock, config.allowanceGrantIntervalMs,
+    (error) => log.warn({ err: error }, 'granting allowances failed; it runs again'));
+  if (dependencies.startBackgroundJobs ?? true) {
+    sweeper.start();
+    granter.start();
+  }
 
   const benchNoopEnabled = dependencies.benchNoopEnabled ?? false;
   const grpcServer = createGrpcServer(charging, log, { benchNoopEnabled });
@@ -85,10 +92,10 @@ export async function startApp(dependencies: AppDependencies): Promise<App> {
 
   const close = async () => {
     await Promise.all([shutdownGrpc(grpcServer), closeHttp(http)]);
-    await sweeper.stop();
+    await Promise.all([sweeper.stop(), granter.stop()]);
     subscriber.disconnect();
   };
-  return { charging, provisioning, catalog, catalogService, subscriptions, store, sweeper, keys, grpcPort, httpPort, close };
+  return { charging, provisioning, catalog, catalogService, subscriptions, store, sweeper, granter, keys, grpcPort, httpPort, close };
 }
 
 /** Cached copies are dropped on a message, and all of them when the subscription reconnects. */

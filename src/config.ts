@@ -31,6 +31,8 @@ export interface Config {
   readonly deviceCacheMax: number;
   readonly itemsPerRequestMax: number;
   readonly allowancesPerRatingGroupMax: number;
+  /** How often plans' allowances are granted for the current period (src/catalog/allowance-granter.ts). */
+  readonly allowanceGrantIntervalMs: number;
   readonly bodyBytesMax: number;
   readonly adminToken: string | undefined;
   readonly logLevel: string;
@@ -68,6 +70,7 @@ export function loadConfig(environment: Environment = process.env): Config {
     expiryGraceSeconds: read.integer('EXPIRY_GRACE_SECONDS', 60, 0, 86400),
     sweepIntervalMs: read.integer('SWEEP_INTERVAL_MS', 1000, 10, 3_600_000),
     sweepBatchMax: read.integer('SWEEP_BATCH_MAX', 500, 1, 10_000),
+    allowanceGrantIntervalMs: read.integer('ALLOWANCE_GRANT_INTERVAL_MS', 60_000, 1000, 86_400_000),
     quotaThresholdPercent: read.integer('QUOTA_THRESHOLD_PERCENT', 20, 0, 100),
     idempotencyTtlSeconds: read.integer('IDEMPOTENCY_TTL_SECONDS', 86400, 60, 90 * 86400),
     sessionAnswersMax: read.integer('SESSION_ANSWERS_MAX', 256, 8, 100_000),

@@ -73,6 +73,20 @@ export class Directory {
     return json === null ? [] : (JSON.parse(json) as SubscriptionSpanProjection[]);
   }
 
+  /** What each bucket still has free (total − used − held), for those that exist. */
+  async allowancesLeft(customerId: string, allowanceIds: readonly string[]): Promise<Map<string, bigint>> {
+    const pipeline = this.redis.pipeline();
+    for (const id of allowanceIds) pipeline.hmget(this.keys.allowance(customerId, id), 'total', 'used', 'held');
+    const replies = (await pipeline.exec()) ?? [];
+    const left = new Map<string, bigint>();
+    replies.forEach(([error, fields], index) => {
+      if (error) throw error;
+      const [total, used, held] = fields as (string | null)[];
+      if (total !== null && total !== undefined) left.set(allowanceIds[index]!, BigInt(total) - BigInt(used ?? '0') - BigInt(held ?? '0'));
+    });
+    return left;
+  }
+
   async ratingGroups(): Promise<RatingGroup[]> {
     const all = await this.redis.hgetall(this.keys.ratingGroups());
     return Object.values(all).map((json) => JSON.parse(json) as RatingGroup);

@@ -58,13 +58,26 @@ export function grantId(planId: string, allowanceName: string, holder: string, p
   return `grant:${createHash('sha256').update(id).digest('hex')}`;
 }
 
+/** The ids of the grants that end as the grants at `request.atMs` start: their unused units roll over. */
+export function rolloverSourceIds(request: Omit<GrantRequest, 'unusedUnitsByGrantId'>): string[] {
+  return request.allowances.flatMap((allowance) => {
+    const holders = allowance.scope === 'device' ? request.deviceIds : [request.customerId];
+    return holders.map((holder) => endedGrantId(request, allowance, holder));
+  });
+}
+
+function endedGrantId(request: Omit<GrantRequest, 'unusedUnitsByGrantId'>, allowance: AllowanceDocument, holder: string): string {
+  const start = periodStartDate(allowance.period, localDateAt(request.timeZone, request.atMs));
+  const endedStart = formatLocalDate(shiftPeriodStart(allowance.period, start, -allowance.validity_periods));
+  return grantId(request.planId, allowance.name, holder, endedStart);
+}
+
 function grantFor(request: GrantRequest, allowance: AllowanceDocument, holder: string): AllowanceGrant {
   const { timeZone } = request;
   const start = periodStartDate(allowance.period, localDateAt(timeZone, request.atMs));
   const period = periodStartingOn(allowance.period, timeZone, start);
   const last = periodStartingOn(allowance.period, timeZone, shiftPeriodStart(allowance.period, start, allowance.validity_periods - 1));
-  const endedStart = formatLocalDate(shiftPeriodStart(allowance.period, start, -allowance.validity_periods));
-  const unused = request.unusedUnitsByGrantId.get(grantId(request.planId, allowance.name, holder, endedStart)) ?? 0n;
+  const unused = request.unusedUnitsByGrantId.get(endedGrantId(request, allowance, holder)) ?? 0n;
   const units = BigInt(allowance.units);
   // An allowance holds at most 2^53-1 units, like every unit count.
   const rolloverUnits = minimum(minimum(unused > 0n ? unused : 0n, BigInt(allowance.rollover_max_units)), UNITS_MAX - units);

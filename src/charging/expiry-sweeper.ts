@@ -4,6 +4,7 @@
 // expiry index lives in Redis, a service that was down catches up when it starts.
 import type { BalanceStore } from '../balance/balance-store.js';
 import type { Clock } from '../clock.js';
+import { Periodic } from '../infra/periodic.js';
 
 export interface SweepSettings {
   partitionCount: number;
@@ -15,15 +16,16 @@ export interface SweepSettings {
 const BATCHES_PER_PARTITION_MAX = 20;
 
 export class ExpirySweeper {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<number> | undefined;
+  private readonly periodic: Periodic;
 
   constructor(
     private readonly store: BalanceStore,
     private readonly clock: Clock,
     private readonly settings: SweepSettings,
-    private readonly onError: (error: unknown) => void = () => {},
-  ) {}
+    onError: (error: unknown) => void = () => {},
+  ) {
+    this.periodic = new Periodic(() => this.sweepOnce(), settings.intervalMs, onError);
+  }
 
   /** One pass over every partition; returns the reservations' index entries handled. */
   async sweepOnce(): Promise<number> {
@@ -39,21 +41,10 @@ export class ExpirySweeper {
   }
 
   start(): void {
-    const tick = () => {
-      this.running = this.sweepOnce().catch((error: unknown) => {
-        this.onError(error);
-        return 0;
-      });
-      void this.running.then(() => {
-        if (this.timer !== undefined) this.timer = setTimeout(tick, this.settings.intervalMs);
-      });
-    };
-    this.timer = setTimeout(tick, 0);
+    this.periodic.start();
   }
 
-  async stop(): Promise<void> {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running;
+  stop(): Promise<void> {
+    return this.periodic.stop();
   }
 }

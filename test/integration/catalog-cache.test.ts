@@ -20,7 +20,7 @@ beforeAll(async () => {
   await provisionFleet(service, { customerId: 'cache', devices: ['cache-dev'], balance: '10.00' });
   // A second service process on the same Redis and PostgreSQL, as in a scaled-out deployment.
   const pool = createPool(service.context.databaseUrl, service.context.schema);
-  second = await startApp({ config: service.config, redis: service.redis, pool, clock: service.clock, logger: pino({ level: 'silent' }), startSweeper: false });
+  second = await startApp({ config: service.config, redis: service.redis, pool, clock: service.clock, logger: pino({ level: 'silent' }), startBackgroundJobs: false });
   secondClient = new GrpcClient(`127.0.0.1:${second.grpcPort}`);
   afterAll(() => pool.end());
 });

@@ -50,7 +50,7 @@ describe('the plan version that prices a device', () => {
     // As if Redis had lost the catalog: the second process projects it from PostgreSQL at start.
     await service.redis.del(service.app.keys.plans(), service.app.keys.subscriptionDirectory('device', 'fleet-b'));
     await service.redis.hdel(service.app.keys.meta(), 'projected');
-    const second = await startApp({ config: service.config, redis: service.redis, pool, clock: service.clock, logger: pino({ level: 'silent' }), startSweeper: false });
+    const second = await startApp({ config: service.config, redis: service.redis, pool, clock: service.clock, logger: pino({ level: 'silent' }), startBackgroundJobs: false });
     try {
       expect((await effective(second, 'fleet-b'))!.planId).toBe('iot-lite');
       await service.http.ok('PUT', '/v1/devices/fleet-b/subscription', { plan_id: 'iot-fleet' });

@@ -55,7 +55,7 @@ async function startOnPrivateRedis(): Promise<TestService> {
   const pool = createPool(context.databaseUrl, context.schema);
   const clock = new ManualClock(START_MS);
   // The sweep keeps calling Redis throughout the outage: its failures must not take the process down.
-  const app = await startApp({ config, redis, pool, clock, logger: pino({ level: 'silent' }), startSweeper: true });
+  const app = await startApp({ config, redis, pool, clock, logger: pino({ level: 'silent' }), startBackgroundJobs: true });
   const grpc = new GrpcClient(`127.0.0.1:${app.grpcPort}`);
   const http = new HttpClient(`http://127.0.0.1:${app.httpPort}`);
   const close = async () => {

@@ -41,7 +41,7 @@ export async function startTestService(name: string, options: ServiceOptions = {
   await whenReady(redis);
   const pool = createPool(context.databaseUrl, context.schema);
   const clock = new ManualClock(START_MS);
-  const app = await startApp({ config, redis, pool, clock, logger: pino({ level: 'silent' }), startSweeper: false, benchNoopEnabled: true });
+  const app = await startApp({ config, redis, pool, clock, logger: pino({ level: 'silent' }), startBackgroundJobs: false, benchNoopEnabled: true });
   const grpcClient = new GrpcClient(`127.0.0.1:${app.grpcPort}`);
   const http = new HttpClient(`http://127.0.0.1:${app.httpPort}`);
   const close = async () => {
