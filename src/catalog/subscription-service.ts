@@ -9,7 +9,7 @@ import type { Clock } from '../clock.js';
 import { inTransaction } from '../db/database.js';
 import { AppError, invalid } from '../errors.js';
 import { ID_RULE, isId } from '../formats.js';
-import { parseWith } from '../provisioning/schemas.js';
+import { parseWith } from '../validation.js';
 import { formatInstant, instantMs, instantText } from './catalog-document.js';
 import { subscriptionAt, type SubscriptionSpan } from './subscriptions.js';
 

@@ -6,7 +6,7 @@ import { CATALOG_LIMITS } from '../catalog/catalog-document.js';
 import type { CatalogService } from '../catalog/catalog-service.js';
 import { catalogYaml } from '../catalog/catalog-yaml.js';
 import type { SubscriptionService } from '../catalog/subscription-service.js';
-import { parseWith } from '../provisioning/schemas.js';
+import { parseWith } from '../validation.js';
 
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml'];
 const applyQuery = z.object({ dry_run: z.enum(['true', 'false'], 'must be true or false').default('false') });

@@ -2,7 +2,6 @@
 // failures become INVALID_ARGUMENT errors that name the field, e.g. `rates[0].price`.
 import { z } from 'zod';
 import { isTimeZone } from '../charging/periods.js';
-import { AppError } from '../errors.js';
 import { ID_RULE, isId, parseRfc3339, RFC3339_RULE, UINT32_DIGITS } from '../formats.js';
 import { parseAmount } from '../money/amount.js';
 import { isCurrency } from '../money/currency.js';
@@ -92,17 +91,4 @@ export const pathId = id;
 /** Number() would read "0x10" as rating group 16 and "1e1" as 10: only plain digits are taken. */
 export const ratingGroupPathId = z.string().regex(UINT32_DIGITS, 'must be a whole number in decimal digits').transform(Number).pipe(ratingGroupId);
 
-/** Parses with a schema; the first problem becomes an AppError naming its field. */
-export function parseWith<Schema extends z.ZodType>(schema: Schema, value: unknown, root = ''): z.output<Schema> {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  const field = fieldName(root, issue.path);
-  throw new AppError('INVALID_ARGUMENT', issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys.join(', ')}` : issue.message, field || 'body');
-}
-
-function fieldName(root: string, path: PropertyKey[]): string {
-  let field = root;
-  for (const part of path) field += typeof part === 'number' ? `[${part}]` : `${field === '' ? '' : '.'}${String(part)}`;
-  return field;
-}
+export { parseWith } from '../validation.js';

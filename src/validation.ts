@@ -1,0 +1,19 @@
+// Request bodies, queries and path parts are checked with zod schemas; the first problem becomes
+// an INVALID_ARGUMENT that names its field, as every transport reports it.
+import type { z } from 'zod';
+import { AppError } from './errors.js';
+
+/** Parses with a schema; the first problem becomes an AppError naming its field. */
+export function parseWith<Schema extends z.ZodType>(schema: Schema, value: unknown, root = ''): z.output<Schema> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const field = fieldName(root, issue.path);
+  throw new AppError('INVALID_ARGUMENT', issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys.join(', ')}` : issue.message, field || 'body');
+}
+
+function fieldName(root: string, path: PropertyKey[]): string {
+  let field = root;
+  for (const part of path) field += typeof part === 'number' ? `[${part}]` : `${field === '' ? '' : '.'}${String(part)}`;
+  return field;
+}
