@@ -59,6 +59,10 @@ export class CatalogCache {
     return this.ratingGroups.has(id);
   }
 
+  ratingGroup(id: number): RatingGroup | undefined {
+    return this.ratingGroups.get(id);
+  }
+
   async resolveDevice(deviceId: string, fresh = false): Promise<ResolvedDevice | undefined> {
     let customerId = fresh ? undefined : this.owners.get(deviceId);
     if (customerId === undefined) {

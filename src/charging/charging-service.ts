@@ -10,6 +10,7 @@ import type { CompiledRate } from '../rating/tariff.js';
 import type { CatalogCache, ResolvedDevice } from './catalog-cache.js';
 import type { Clock } from '../clock.js';
 import { periodsAt } from './periods.js';
+import { enquire, unknownDevice, type PriceEnquiryResponse } from './price-enquiry.js';
 import { answerNeed, newScriptItem, type Need, type ScriptItem } from './pricing.js';
 import * as requests from './requests.js';
 import {
@@ -84,6 +85,14 @@ export class ChargingService {
     if (reply.status === ScriptStatus.LIMIT) throw new AppError('BALANCE_LIMIT', `the balance would pass ${formatMicros(AMOUNT_MICROS_MAX)}`, 'amount');
     const answer = JSON.parse(answerOf(reply, 'top_up_id')) as { bal: string; held: string; credit: string; cur: string };
     return { top_up_id: request.topUpId, customer_id: request.customerId, wallet: walletView(answer.bal, answer.held, answer.credit, answer.cur) };
+  }
+
+  /** What units would cost the device in a new session at the request's time; nothing changes. */
+  async priceEnquiry(message: unknown): Promise<PriceEnquiryResponse> {
+    const request = requests.parsePriceEnquiry(message, this.limits, this.clock.nowMs());
+    const device = await this.catalog.resolveDevice(request.deviceId);
+    if (device === undefined) return unknownDevice(request);
+    return enquire(request, device.tariff, this.catalog.ratingGroup(request.ratingGroup)!.unit);
   }
 
   async getBalance(message: unknown) {

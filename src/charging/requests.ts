@@ -49,6 +49,14 @@ export interface TopUpRequest {
 
 export type BalanceOwner = { customerId: string } | { deviceId: string };
 
+export interface PriceEnquiryRequest {
+  deviceId: string;
+  ratingGroup: number;
+  units: bigint;
+  eventTimeMs: number;
+  location: read.Location | undefined;
+}
+
 // The fields of each request message in charging.proto; any other is refused.
 const TIMESTAMP: read.Shape = { seconds: true, nanos: true };
 const LOCATION: read.Shape = { mcc: true, mnc: true, zone: true };
@@ -61,6 +69,7 @@ const COMMIT: read.Shape = {
 const RELEASE: read.Shape = { ...SESSION_HEADER, rating_groups: true };
 const CHARGE: read.Shape = { event_id: true, device_id: true, rating_group: true, units: true, event_time: TIMESTAMP, location: LOCATION };
 const TOP_UP: read.Shape = { top_up_id: true, customer_id: true, amount: true, currency: true };
+const PRICE_ENQUIRY: read.Shape = { device_id: true, rating_group: true, units: true, event_time: TIMESTAMP, location: LOCATION };
 
 function ratingGroup(value: unknown, field: string, limits: RequestLimits): number {
   const group = read.uint32(value, field, 1);
@@ -169,4 +178,18 @@ export function parseGetBalance(message: unknown): BalanceOwner {
   const hasDevice = body.device_id !== undefined && body.device_id !== null && body.device_id !== '';
   if (hasCustomer === hasDevice) throw invalid('customer_id', 'give exactly one of customer_id and device_id');
   return hasCustomer ? { customerId: read.id(body.customer_id, 'customer_id') } : { deviceId: read.id(body.device_id, 'device_id') };
+}
+
+export function parsePriceEnquiry(message: unknown, limits: RequestLimits, nowMs: number): PriceEnquiryRequest {
+  const body = read.objectAt(message, 'request');
+  const request: PriceEnquiryRequest = {
+    deviceId: read.id(body.device_id, 'device_id'),
+    ratingGroup: ratingGroup(body.rating_group, 'rating_group', limits),
+    units: read.units(body.units, 'units'),
+    eventTimeMs: read.eventTime(body.event_time, 'event_time', nowMs).ms,
+    location: read.location(body.location, 'location'),
+  };
+  if (request.units === 0n) throw invalid('units', 'must be at least 1');
+  read.onlyKnown(body, PRICE_ENQUIRY);
+  return request;
 }

@@ -51,6 +51,7 @@ export function createGrpcServer(charging: ChargingService, log: Logger, options
     Charge: unary((message) => charging.charge(message)),
     GetBalance: unary(async (message) => withTimestamps(await charging.getBalance(message))),
     TopUp: unary((message) => charging.topUp(message)),
+    PriceEnquiry: unary((message) => charging.priceEnquiry(message)),
   });
   if (options.benchNoopEnabled) {
     server.addService(serviceDefinition(protos, 'iobilling.bench.v1.BenchService'), {

@@ -66,6 +66,7 @@ function registerCharging(app: FastifyInstance, charging: ChargingService): void
   app.post('/v1/charging/release', (request) => charging.release(body(request)));
   app.post('/v1/charging/charge', (request) => charging.charge(body(request)));
   app.post('/v1/top-ups', (request) => charging.topUp(body(request)));
+  app.post('/v1/charging/price-enquiry', (request) => charging.priceEnquiry(body(request)));
   app.get<{ Params: Params }>('/v1/balances/customers/:id', (request) => charging.getBalance({ customer_id: request.params.id }));
   app.get<{ Params: Params }>('/v1/balances/devices/:id', (request) => charging.getBalance({ device_id: request.params.id }));
 }

@@ -2,7 +2,7 @@
 // their compiled, ready-to-rate form. Such a rate is the simplest case of the tariff format
 // (tariff-document.ts): one interval, one flat price, no bands, zones, tiers or limits. It is
 // compiled as exactly that, so both are rated by the same engine.
-import { compileRateRule, NO_NAMES, type CompiledRateRule } from './compiled-tariff.js';
+import { compileRateRule, compileTariffDocument, NO_NAMES, type CompiledRateRule, type CompiledTariffDocument } from './compiled-tariff.js';
 import { Decimal } from './decimal.js';
 import type { RateDocument, TariffDocument } from './tariff-format.js';
 import type { FinalUnitActionName, Rounding } from './tariff-terms.js';
@@ -45,6 +45,8 @@ export interface CompiledTariff {
   readonly currency: string;
   readonly finalUnitAction: FinalUnitActionName;
   readonly rates: ReadonlyMap<number, CompiledRate>;
+  /** The same tariff in the engine's document form, for price enquiries and breakdowns. */
+  readonly document: CompiledTariffDocument;
 }
 
 export function rateDocumentOf(rate: RateDefinition): RateDocument {
@@ -85,5 +87,6 @@ export function compileTariff(definition: TariffDefinition): CompiledTariff {
     currency: definition.currency,
     finalUnitAction: definition.finalUnitAction,
     rates,
+    document: compileTariffDocument(tariffDocumentOf(definition)),
   });
 }
