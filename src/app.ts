@@ -21,6 +21,8 @@ import { ConfigError, type Config } from './config.js';
 import { migrate } from './db/database.js';
 import { bindGrpcServer, createGrpcServer } from './grpc/server.js';
 import { createHttpServer } from './http/server.js';
+import { Journal } from './ledger/journal.js';
+import { LedgerWorker } from './ledger/ledger-worker.js';
 import { ProvisioningService } from './provisioning/provisioning-service.js';
 
 export interface AppDependencies {
@@ -29,7 +31,7 @@ export interface AppDependencies {
   pool: pg.Pool;
   clock?: Clock;
   logger?: Logger;
-  /** The expiry sweep and the allowance grants; tests drive them with sweepOnce() and grantDue(). */
+  /** The expiry sweep, the allowance grants and the ledger; tests drive them with sweepOnce(), grantDue() and drainOnce(). */
   startBackgroundJobs?: boolean;
   benchNoopEnabled?: boolean;
 }
@@ -44,6 +46,7 @@ export interface App {
   store: BalanceStore;
   sweeper: ExpirySweeper;
   granter: AllowanceGranter;
+  ledger: LedgerWorker;
   keys: KeySpace;
   grpcPort: number;
   httpPort: number;
@@ -76,9 +79,13 @@ export async function startApp(dependencies: AppDependencies): Promise<App> {
   }, (error) => log.warn({ err: error }, 'expiry sweep failed; it runs again'));
   const granter = new AllowanceGranter(pool, directory, projection, clock, config.allowanceGrantIntervalMs,
     (error) => log.warn({ err: error }, 'granting allowances failed; it runs again'));
+  const ledger = new LedgerWorker(redis, keys, new Journal(pool), {
+    partitionCount: config.partitionCount, intervalMs: config.ledgerIntervalMs, batchMax: config.ledgerBatchMax, claimIdleMs: config.ledgerClaimIdleMs,
+  }, (error) => log.warn({ err: error }, 'journaling events failed; they stay in Redis and are journaled on the next pass'));
   if (dependencies.startBackgroundJobs ?? true) {
     sweeper.start();
     granter.start();
+    if (config.ledgerEnabled) ledger.start();
   }
 
   const benchNoopEnabled = dependencies.benchNoopEnabled ?? false;
@@ -92,10 +99,10 @@ export async function startApp(dependencies: AppDependencies): Promise<App> {
 
   const close = async () => {
     await Promise.all([shutdownGrpc(grpcServer), closeHttp(http)]);
-    await Promise.all([sweeper.stop(), granter.stop()]);
+    await Promise.all([sweeper.stop(), granter.stop(), ledger.stop()]);
     subscriber.disconnect();
   };
-  return { charging, provisioning, catalog, catalogService, subscriptions, store, sweeper, granter, keys, grpcPort, httpPort, close };
+  return { charging, provisioning, catalog, catalogService, subscriptions, store, sweeper, granter, ledger, keys, grpcPort, httpPort, close };
 }
 
 /** Cached copies are dropped on a message, and all of them when the subscription reconnects. */

@@ -33,6 +33,11 @@ export interface Config {
   readonly allowancesPerRatingGroupMax: number;
   /** How often plans' allowances are granted for the current period (src/catalog/allowance-granter.ts). */
   readonly allowanceGrantIntervalMs: number;
+  /** The ledger worker (src/ledger/): how often it drains the streams, entries per partition per pass, and after how long a crashed consumer's entries are taken over. */
+  readonly ledgerEnabled: boolean;
+  readonly ledgerIntervalMs: number;
+  readonly ledgerBatchMax: number;
+  readonly ledgerClaimIdleMs: number;
   readonly bodyBytesMax: number;
   readonly adminToken: string | undefined;
   readonly logLevel: string;
@@ -71,6 +76,10 @@ export function loadConfig(environment: Environment = process.env): Config {
     sweepIntervalMs: read.integer('SWEEP_INTERVAL_MS', 1000, 10, 3_600_000),
     sweepBatchMax: read.integer('SWEEP_BATCH_MAX', 500, 1, 10_000),
     allowanceGrantIntervalMs: read.integer('ALLOWANCE_GRANT_INTERVAL_MS', 60_000, 1000, 86_400_000),
+    ledgerEnabled: read.boolean('LEDGER_ENABLED', true),
+    ledgerIntervalMs: read.integer('LEDGER_INTERVAL_MS', 200, 10, 60_000),
+    ledgerBatchMax: read.integer('LEDGER_BATCH_MAX', 1000, 1, 10_000),
+    ledgerClaimIdleMs: read.integer('LEDGER_CLAIM_IDLE_MS', 30_000, 1000, 3_600_000),
     quotaThresholdPercent: read.integer('QUOTA_THRESHOLD_PERCENT', 20, 0, 100),
     idempotencyTtlSeconds: read.integer('IDEMPOTENCY_TTL_SECONDS', 86400, 60, 90 * 86400),
     sessionAnswersMax: read.integer('SESSION_ANSWERS_MAX', 256, 8, 100_000),
@@ -110,6 +119,13 @@ class EnvironmentReader {
 
   string(name: string, fallback: string): string {
     return this.optional(name) ?? fallback;
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const raw = this.optional(name);
+    if (raw === undefined) return fallback;
+    if (raw !== 'true' && raw !== 'false') throw new ConfigError(`${name}: "${raw}" is not true or false`);
+    return raw === 'true';
   }
 
   integer(name: string, fallback: number, minimum: number, maximum: number): number {

@@ -1,0 +1,95 @@
+// Writes stream entries into the journal: one row per entry, keyed by its partition and stream
+// id, in one transaction per batch. An entry already journaled (a redelivery after a crash
+// between commit and acknowledgement) is skipped by its key.
+import type pg from 'pg';
+import { inTransaction } from '../db/database.js';
+
+/** One entry of a partition's event stream, as XREADGROUP returns it. */
+export interface StreamEntry {
+  partition: number;
+  id: string;
+  type: string;
+  data: EventData;
+}
+
+/** The fields every event carries, as the scripts write them (integers as strings). */
+export interface EventData {
+  cus: string;
+  dev?: string;
+  sid?: string;
+  eid?: string;
+  tid?: string;
+  bal: string;
+  held?: string;
+  amount?: string;
+  items?: { cm?: string }[];
+}
+
+/** Serialises the creation of month partitions between workers. */
+const PARTITION_LOCK_ID = 7_433_003;
+
+export class Journal {
+  private readonly monthsReady = new Set<string>();
+
+  constructor(private readonly pool: pg.Pool) {}
+
+  /** Writes the entries; returns how many were new. */
+  async write(entries: readonly StreamEntry[]): Promise<number> {
+    if (entries.length === 0) return 0;
+    const rows = entries.map(journalRow);
+    await this.ensureMonths(rows.map((row) => row.occurred_at));
+    return inTransaction(this.pool, async (client) => {
+      const result = await client.query(
+        `INSERT INTO journal_events (occurred_at, stream_partition, stream_id, type, customer_id, device_id, session_id, event_id,
+                                     charged_micros, topped_up_micros, balance_after_micros, held_after_micros, data)
+         SELECT r.occurred_at, r.stream_partition, r.stream_id, r.type, r.customer_id, r.device_id, r.session_id, r.event_id,
+                r.charged_micros, r.topped_up_micros, r.balance_after_micros, r.held_after_micros, r.data
+         FROM jsonb_to_recordset($1::jsonb) AS r(occurred_at timestamptz, stream_partition integer, stream_id text, type text,
+           customer_id text, device_id text, session_id text, event_id text, charged_micros bigint, topped_up_micros bigint,
+           balance_after_micros bigint, held_after_micros bigint, data jsonb)
+         ON CONFLICT DO NOTHING`,
+        [JSON.stringify(rows)]);
+      return result.rowCount ?? 0;
+    });
+  }
+
+  /** Creates the month partitions the rows fall in, once per process and month. */
+  private async ensureMonths(instants: readonly string[]): Promise<void> {
+    const months = [...new Set(instants.map((instant) => instant.slice(0, 7)))].filter((month) => !this.monthsReady.has(month));
+    if (months.length === 0) return;
+    await inTransaction(this.pool, async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock($1)', [PARTITION_LOCK_ID]);
+      for (const month of months) await client.query(partitionDdl(month));
+    });
+    for (const month of months) this.monthsReady.add(month);
+  }
+}
+
+/** "2026-11" → the CREATE TABLE of journal_events_2026_11, for [2026-11-01, 2026-12-01) UTC. */
+function partitionDdl(month: string): string {
+  const [year, monthNumber] = month.split('-').map(Number) as [number, number];
+  const next = monthNumber === 12 ? `${year + 1}-01` : `${year}-${String(monthNumber + 1).padStart(2, '0')}`;
+  return `CREATE TABLE IF NOT EXISTS journal_events_${year}_${String(monthNumber).padStart(2, '0')} PARTITION OF journal_events
+          FOR VALUES FROM ('${month}-01T00:00:00Z') TO ('${next}-01T00:00:00Z')`;
+}
+
+function journalRow(entry: StreamEntry) {
+  const { data } = entry;
+  const charged = (data.items ?? []).reduce((total, item) => total + BigInt(item.cm ?? '0'), 0n);
+  return {
+    occurred_at: new Date(Number(entry.id.split('-')[0])).toISOString(),
+    stream_partition: entry.partition,
+    stream_id: entry.id,
+    type: entry.type,
+    customer_id: data.cus,
+    device_id: data.dev ?? null,
+    session_id: data.sid ?? null,
+    event_id: data.eid ?? data.tid ?? null,
+    // An overshoot event repeats what its commit already charged: it records, it does not charge.
+    charged_micros: entry.type === 'overshoot' ? '0' : charged.toString(),
+    topped_up_micros: entry.type === 'top-up' ? (data.amount ?? '0') : '0',
+    balance_after_micros: data.bal,
+    held_after_micros: data.held ?? null,
+    data,
+  };
+}
