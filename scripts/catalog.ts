@@ -11,16 +11,9 @@ import { parseArgs } from 'node:util';
 import { checkCatalogText, describeProblem } from '../src/catalog/catalog-check.js';
 import type { ApplyReport } from '../src/catalog/catalog-service.js';
 import type { Problem } from '../src/errors.js';
+import { send, targetOf, type CliOutput, type Target } from './service-api.js';
 
-export interface CliOutput {
-  out(text: string): void;
-  err(text: string): void;
-}
-
-interface Target {
-  url: string;
-  token: string | undefined;
-}
+export type { CliOutput } from './service-api.js';
 
 const USAGE = `usage: npm run catalog -- apply <file> [--dry-run] [--url URL] [--token TOKEN]
        npm run catalog -- export [file] [--url URL] [--token TOKEN]`;
@@ -34,7 +27,7 @@ export async function runCatalogCli(argv: string[], output: CliOutput, environme
     return 2;
   }
   const [command, file, ...rest] = parsed.positionals;
-  const target = { url: (parsed.values.url ?? environment['IO_HTTP_URL'] ?? 'http://127.0.0.1:8080').replace(/\/$/, ''), token: parsed.values.token ?? environment['ADMIN_TOKEN'] };
+  const target = targetOf(parsed.values, environment);
   if (command === 'apply' && file !== undefined && rest.length === 0) return apply(file, parsed.values['dry-run'] ?? false, target, output);
   if (command === 'export' && rest.length === 0 && parsed.values['dry-run'] === undefined) return exportCatalog(file, target, output);
   output.err(USAGE);
@@ -66,16 +59,6 @@ async function exportCatalog(file: string | undefined, target: Target, output: C
   if (file === undefined) output.out(yaml);
   else writeFileSync(file, yaml);
   return 0;
-}
-
-async function send(target: Target, path: string, init: { method: string; body?: string; headers: Record<string, string> }, output: CliOutput): Promise<Response | undefined> {
-  const headers = { ...init.headers, ...(target.token === undefined ? {} : { authorization: `Bearer ${target.token}` }) };
-  try {
-    return await fetch(`${target.url}${path}`, { ...init, headers });
-  } catch (error) {
-    output.err(`cannot reach ${target.url}: ${(error as Error).cause ?? (error as Error).message}`);
-    return undefined;
-  }
 }
 
 async function refused(file: string, response: Response, output: CliOutput): Promise<number> {

@@ -23,6 +23,7 @@ import { bindGrpcServer, createGrpcServer } from './grpc/server.js';
 import { createHttpServer } from './http/server.js';
 import { Journal } from './ledger/journal.js';
 import { LedgerWorker } from './ledger/ledger-worker.js';
+import { Reconciler } from './ledger/reconciler.js';
 import { ProvisioningService } from './provisioning/provisioning-service.js';
 
 export interface AppDependencies {
@@ -82,6 +83,7 @@ export async function startApp(dependencies: AppDependencies): Promise<App> {
   const ledger = new LedgerWorker(redis, keys, new Journal(pool), {
     partitionCount: config.partitionCount, intervalMs: config.ledgerIntervalMs, batchMax: config.ledgerBatchMax, claimIdleMs: config.ledgerClaimIdleMs,
   }, (error) => log.warn({ err: error }, 'journaling events failed; they stay in Redis and are journaled on the next pass'));
+  const reconciler = new Reconciler(pool, redis, keys, ledger);
   if (dependencies.startBackgroundJobs ?? true) {
     sweeper.start();
     granter.start();
@@ -91,7 +93,7 @@ export async function startApp(dependencies: AppDependencies): Promise<App> {
   const benchNoopEnabled = dependencies.benchNoopEnabled ?? false;
   const grpcServer = createGrpcServer(charging, log, { benchNoopEnabled });
   const grpcPort = await bindGrpcServer(grpcServer, config.grpcHost, config.grpcPort);
-  const http = createHttpServer({ charging, provisioning, catalog: catalogService, subscriptions }, log as FastifyBaseLogger, {
+  const http = createHttpServer({ charging, provisioning, catalog: catalogService, subscriptions, ledger, reconciler, clock }, log as FastifyBaseLogger, {
     bodyBytesMax: config.bodyBytesMax, adminToken: config.adminToken, benchNoopEnabled, health: () => health(redis, pool),
   });
   await http.listen({ host: config.httpHost, port: config.httpPort });

@@ -7,7 +7,10 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import type { CatalogService } from '../catalog/catalog-service.js';
 import type { SubscriptionService } from '../catalog/subscription-service.js';
 import type { ChargingService } from '../charging/charging-service.js';
+import type { Clock } from '../clock.js';
 import { AppError, errorCatalogue, toAppError } from '../errors.js';
+import type { LedgerWorker } from '../ledger/ledger-worker.js';
+import type { Reconciler } from '../ledger/reconciler.js';
 import type { ProvisioningService } from '../provisioning/provisioning-service.js';
 import { registerCatalog } from './catalog-routes.js';
 import { snakeCaseKeys } from './json-names.js';
@@ -25,6 +28,9 @@ export interface HttpServices {
   provisioning: ProvisioningService;
   catalog: CatalogService;
   subscriptions: SubscriptionService;
+  ledger: LedgerWorker;
+  reconciler: Reconciler;
+  clock: Clock;
 }
 
 export function createHttpServer(services: HttpServices, log: FastifyBaseLogger, options: HttpServerOptions): FastifyInstance {
@@ -54,7 +60,17 @@ export function createHttpServer(services: HttpServices, log: FastifyBaseLogger,
   registerCharging(app, services.charging);
   registerProvisioning(app, services.provisioning);
   registerCatalog(app, services.catalog, services.subscriptions);
+  registerLedger(app, services);
   return app;
+}
+
+/** The journal's state: what waits in Redis to be journaled, and whether Redis and the journal agree. */
+function registerLedger(app: FastifyInstance, services: Pick<HttpServices, 'ledger' | 'reconciler' | 'clock'>): void {
+  app.get('/v1/ledger/backlog', async () => {
+    const backlog = await services.ledger.backlog(services.clock.nowMs());
+    return { events: backlog.events, oldest_age_ms: backlog.oldestAgeMs };
+  });
+  app.get('/v1/ledger/reconciliation', () => services.reconciler.reconcile());
 }
 
 type Params = Record<string, string>;

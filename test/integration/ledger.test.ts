@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Journal } from '../../src/ledger/journal.js';
 import { LedgerWorker } from '../../src/ledger/ledger-worker.js';
+import { runLedgerCli } from '../../scripts/ledger.js';
 import { provisionFleet, ratingGroups, startTestService, type TestService } from '../support/service.js';
 
 let service: TestService;
@@ -88,5 +89,44 @@ describe('the ledger worker', () => {
     expect(books).toMatchObject({ events: String(before + waiting), duplicates: '0' });
     expect(BigInt(books.topped_up) - BigInt(books.charged)).toBe(await redisBalanceMicros());
     expect(await streamLength()).toBe(0);
+  });
+
+  it('reconciles: Redis and the journal agree, over HTTP, and a wallet changed behind its back is reported', async () => {
+    await traffic();
+    const backlog = await service.http.ok('GET', '/v1/ledger/backlog');
+    expect(backlog.events).toBeGreaterThan(0);
+    expect(await service.http.ok('GET', '/v1/ledger/reconciliation')).toEqual({ customers: 1, differences: [] });
+    expect(await service.http.ok('GET', '/v1/ledger/backlog'), 'reconciling journals the backlog first').toEqual({ events: 0, oldest_age_ms: 0 });
+
+    await service.redis.hincrby(service.app.keys.wallet('books'), 'balance', 5);
+    const report = await service.http.ok('GET', '/v1/ledger/reconciliation');
+    const balance = await redisBalanceMicros();
+    expect(report.differences).toEqual([{
+      customer_id: 'books', in_flight: false,
+      redis: { balance_micros: String(balance), held_micros: '0' },
+      journal: { balance_micros: String(balance - 5n), held_micros: '0' },
+    }]);
+    await service.redis.hincrby(service.app.keys.wallet('books'), 'balance', -5);
+  });
+
+  it('reconciles held money with the holds the journal granted and released', async () => {
+    await service.grpc.ok('Reserve', { session_id: 'books-open', request_number: 1, device_id: 'books-a', items: [{ rating_group: SMS, requested_units: '7' }] });
+    expect(await service.http.ok('GET', '/v1/ledger/reconciliation')).toEqual({ customers: 1, differences: [] });
+    expect(await service.redis.hget(service.app.keys.wallet('books'), 'held')).toBe('70000');
+  });
+
+  it('npm run ledger -- reconcile prints each difference and exits 1, else 0', async () => {
+    const run = async (command: string) => {
+      const out: string[] = [];
+      const code = await runLedgerCli([command], { out: (text) => out.push(text), err: (text) => out.push(text) }, { IO_HTTP_URL: service.http.baseUrl });
+      return { code, out: out.join('\n') };
+    };
+    expect(await run('reconcile')).toEqual({ code: 0, out: '1 customers compared, 0 differ' });
+    await service.redis.hincrby(service.app.keys.wallet('books'), 'held', 1);
+    const differing = await run('reconcile');
+    expect(differing.code).toBe(1);
+    expect(differing.out).toMatch(/^books: Redis balance \d+ held 70001, journal balance \d+ held 70000 \(micros\)\n1 customers compared, 1 differ$/);
+    await service.redis.hincrby(service.app.keys.wallet('books'), 'held', -1);
+    expect((await run('backlog')).out).toBe('0 events not journaled yet; the oldest is 0 ms old');
   });
 });
