@@ -81,8 +81,10 @@ export async function startApp(dependencies: AppDependencies): Promise<App> {
   const granter = new AllowanceGranter(pool, directory, projection, clock, config.allowanceGrantIntervalMs,
     (error) => log.warn({ err: error }, 'granting allowances failed; it runs again'));
   const ledger = new LedgerWorker(redis, keys, new Journal(pool), {
-    partitionCount: config.partitionCount, intervalMs: config.ledgerIntervalMs, batchMax: config.ledgerBatchMax, claimIdleMs: config.ledgerClaimIdleMs,
-  }, (error) => log.warn({ err: error }, 'journaling events failed; they stay in Redis and are journaled on the next pass'));
+    partitionCount: config.partitionCount, intervalMs: config.ledgerIntervalMs, batchMax: config.ledgerBatchMax,
+    claimIdleMs: config.ledgerClaimIdleMs, backlogWarnEvents: config.ledgerBacklogWarnEvents,
+  }, (error) => log.warn({ err: error }, 'journaling events failed; they stay in Redis and are journaled on the next pass'),
+  (backlog) => log.warn(backlog, 'the journal is falling behind: events wait in Redis'));
   const reconciler = new Reconciler(pool, redis, keys, ledger);
   if (dependencies.startBackgroundJobs ?? true) {
     sweeper.start();

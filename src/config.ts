@@ -38,6 +38,7 @@ export interface Config {
   readonly ledgerIntervalMs: number;
   readonly ledgerBatchMax: number;
   readonly ledgerClaimIdleMs: number;
+  readonly ledgerBacklogWarnEvents: number;
   readonly bodyBytesMax: number;
   readonly adminToken: string | undefined;
   readonly logLevel: string;
@@ -80,6 +81,7 @@ export function loadConfig(environment: Environment = process.env): Config {
     ledgerIntervalMs: read.integer('LEDGER_INTERVAL_MS', 200, 10, 60_000),
     ledgerBatchMax: read.integer('LEDGER_BATCH_MAX', 1000, 1, 10_000),
     ledgerClaimIdleMs: read.integer('LEDGER_CLAIM_IDLE_MS', 30_000, 1000, 3_600_000),
+    ledgerBacklogWarnEvents: read.integer('LEDGER_BACKLOG_WARN_EVENTS', 1_000_000, 1, 1_000_000_000),
     quotaThresholdPercent: read.integer('QUOTA_THRESHOLD_PERCENT', 20, 0, 100),
     idempotencyTtlSeconds: read.integer('IDEMPOTENCY_TTL_SECONDS', 86400, 60, 90 * 86400),
     sessionAnswersMax: read.integer('SESSION_ANSWERS_MAX', 256, 8, 100_000),

@@ -18,6 +18,8 @@ export interface LedgerSettings {
   batchMax: number;
   /** An entry taken by a consumer and unacknowledged this long is claimed by another. */
   claimIdleMs: number;
+  /** A backlog past this many events is reported through onBacklog after a pass. */
+  backlogWarnEvents: number;
 }
 
 export interface LedgerBacklog {
@@ -41,8 +43,18 @@ export class LedgerWorker {
     private readonly journal: Journal,
     private readonly settings: LedgerSettings,
     onError: (error: unknown) => void = () => {},
+    private readonly onBacklog: (backlog: LedgerBacklog) => void = () => {},
   ) {
-    this.periodic = new Periodic(() => this.drainOnce(), settings.intervalMs, onError);
+    this.periodic = new Periodic(() => this.drainAndWatch(), settings.intervalMs, onError);
+  }
+
+  /** One periodic pass: a drain, then, when a full batch was waiting, a look at how far behind it is. */
+  async drainAndWatch(): Promise<number> {
+    const acknowledged = await this.drainOnce();
+    if (acknowledged < this.settings.batchMax) return acknowledged;
+    const backlog = await this.backlog(Date.now());
+    if (backlog.events > this.settings.backlogWarnEvents) this.onBacklog(backlog);
+    return acknowledged;
   }
 
   /** One pass over every partition; returns how many entries were acknowledged. */

@@ -82,7 +82,7 @@ describe('the ledger worker', () => {
 
     // Another worker takes the crashed one's entries over (at once here: no idle time asked).
     const survivor = new LedgerWorker(service.redis, service.app.keys, new Journal(service.context.pool), {
-      partitionCount: service.config.partitionCount, intervalMs: 1000, batchMax: 1000, claimIdleMs: 0,
+      partitionCount: service.config.partitionCount, intervalMs: 1000, batchMax: 1000, claimIdleMs: 0, backlogWarnEvents: 1_000_000,
     });
     expect(await survivor.drainOnce()).toBe(waiting);
     const books = await journal();
@@ -128,5 +128,17 @@ describe('the ledger worker', () => {
     expect(differing.out).toMatch(/^books: Redis balance \d+ held 70001, journal balance \d+ held 70000 \(micros\)\n1 customers compared, 1 differ$/);
     await service.redis.hincrby(service.app.keys.wallet('books'), 'held', -1);
     expect((await run('backlog')).out).toBe('0 events not journaled yet; the oldest is 0 ms old');
+  });
+
+  it('reports a backlog past its limit after a pass that found a full batch waiting', async () => {
+    await traffic();
+    const reported: number[] = [];
+    const slow = new LedgerWorker(service.redis, service.app.keys, new Journal(service.context.pool), {
+      partitionCount: service.config.partitionCount, intervalMs: 1000, batchMax: 1, claimIdleMs: 30_000, backlogWarnEvents: 2,
+    }, undefined, (backlog) => reported.push(backlog.events));
+    await slow.drainAndWatch();
+    expect(reported).toEqual([4]); // 5 events of one partition; one journaled per pass
+    while ((await slow.drainAndWatch()) > 0);
+    expect(reported).toEqual([4, 3]);
   });
 });
