@@ -88,9 +88,16 @@ export class LedgerWorker {
   private async drainPartition(partition: number): Promise<number> {
     const stream = this.keys.stream(partition);
     await this.ensureGroup(partition, stream);
-    const entries = [...(await this.claimAbandoned(stream)), ...(await this.readNew(stream))];
+    // Its own unacknowledged entries first (a pass that failed, say while PostgreSQL was away),
+    // then those a crashed consumer left, then new ones.
+    const read = [...(await this.readOwnPending(stream)), ...(await this.claimAbandoned(stream)), ...(await this.readNew(stream))];
+    // Its own entries, once idle long enough, are also among those claimed: each id once.
+    const entries = [...new Map(read.map((entry) => [entry[0], entry])).values()];
     if (entries.length === 0) return 0;
-    await this.journal.write(entries.map(([id, fields]) => toStreamEntry(partition, id, fields)));
+    // An entry deleted from the stream after delivery comes back without fields: nothing is
+    // left to journal of it, and acknowledging it clears it from the pending list.
+    const present = entries.filter((entry) => Array.isArray(entry[1]));
+    await this.journal.write(present.map(([id, fields]) => toStreamEntry(partition, id, fields)));
     const ids = entries.map(([id]) => id);
     await this.redis.xack(stream, GROUP, ...ids);
     await this.trim(stream);
@@ -114,8 +121,17 @@ export class LedgerWorker {
     return reply[1].filter((entry) => Array.isArray(entry[1]));
   }
 
-  private async readNew(stream: string): Promise<RawEntry[]> {
-    const reply = (await this.redis.xreadgroup('GROUP', GROUP, this.consumer, 'COUNT', this.settings.batchMax, 'STREAMS', stream, '>')) as [string, RawEntry[]][] | null;
+  private readNew(stream: string): Promise<RawEntry[]> {
+    return this.readGroup(stream, '>');
+  }
+
+  /** Id 0 reads what was delivered to this consumer and not acknowledged, instead of new entries. */
+  private readOwnPending(stream: string): Promise<RawEntry[]> {
+    return this.readGroup(stream, '0');
+  }
+
+  private async readGroup(stream: string, from: '>' | '0'): Promise<RawEntry[]> {
+    const reply = (await this.redis.xreadgroup('GROUP', GROUP, this.consumer, 'COUNT', this.settings.batchMax, 'STREAMS', stream, from)) as [string, RawEntry[]][] | null;
     return reply?.[0]?.[1] ?? [];
   }
 

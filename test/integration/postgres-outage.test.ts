@@ -1,0 +1,104 @@
+// PostgreSQL goes away and comes back. Online charging never waits for it, so every charge is
+// answered throughout; the ledger cannot journal meanwhile, so the events wait in Redis, nothing
+// acknowledged. Once PostgreSQL is back on the same port, the journal catches up, each event
+// once, and reconciles with Redis. This file runs its own PostgreSQL, since it stops it.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApp } from '../../src/app.js';
+import { connectRedis, whenReady } from '../../src/balance/redis-connection.js';
+import { ManualClock } from '../../src/clock.js';
+import { loadConfig } from '../../src/config.js';
+import { createPool } from '../../src/db/database.js';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../src/infra/embedded-postgres.js';
+import { freePort } from '../../src/infra/free-port.js';
+import { createTestContext } from '../support/context.js';
+import { GrpcClient, HttpClient, provisionFleet, ratingGroups, START_MS, type TestService } from '../support/service.js';
+
+const SMS = 2;
+const SCHEMA = 'outage';
+
+let service: TestService;
+let postgres: EmbeddedPostgresHandle;
+let directory: string;
+let port: number;
+
+/** startTestService, but on a private PostgreSQL. */
+async function startOnPrivatePostgres(): Promise<TestService> {
+  const context = await createTestContext('postgres-outage');
+  const config = loadConfig({
+    REDIS_KEY_PREFIX: context.keyPrefix, DATABASE_SCHEMA: SCHEMA,
+    GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'silent',
+  });
+  const redis = connectRedis({ url: context.redisUrl });
+  redis.on('error', () => undefined);
+  await whenReady(redis);
+  const pool = createPool(postgres.url, SCHEMA);
+  const app = await startApp({ config, redis, pool, clock: new ManualClock(START_MS), logger: pino({ level: 'silent' }), startBackgroundJobs: false });
+  const grpc = new GrpcClient(`127.0.0.1:${app.grpcPort}`);
+  const http = new HttpClient(`http://127.0.0.1:${app.httpPort}`);
+  const close = async () => {
+    grpc.close();
+    await app.close();
+    redis.disconnect();
+    await pool.end();
+    await context.cleanup();
+  };
+  return { app, clock: new ManualClock(START_MS), config, context, redis, grpc, http, close };
+}
+
+beforeAll(async () => {
+  directory = await mkdtemp(join(tmpdir(), 'io-billing-postgres-outage-'));
+  port = await freePort();
+  postgres = await startEmbeddedPostgres({ directory: join(directory, 'data'), port });
+  service = await startOnPrivatePostgres();
+  await ratingGroups(service, [[SMS, 'events']]);
+  await service.app.catalog.loadRatingGroups();
+  await provisionFleet(service, {
+    customerId: 'steady', devices: ['steady-a', 'steady-b'], balance: '10.00',
+    tariff: { id: 'cents', rates: [{ rating_group: SMS, price: '0.01', per_units: 1, increment_units: 1 }] },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await service?.close();
+  await postgres?.stop();
+  if (directory !== undefined) await rm(directory, { recursive: true, force: true });
+});
+
+let sessions = 0;
+async function traffic(): Promise<void> {
+  const session = `steady-${++sessions}`;
+  await service.grpc.ok('Reserve', { session_id: session, request_number: 1, device_id: 'steady-a', items: [{ rating_group: SMS, requested_units: '10' }] });
+  await service.grpc.ok('Commit', { session_id: session, request_number: 2, device_id: 'steady-a', final: true, items: [{ rating_group: SMS, used_units: '6' }] });
+  await service.grpc.ok('Charge', { event_id: `${session}-sms`, device_id: 'steady-b', rating_group: SMS, units: '1' });
+}
+
+describe('a PostgreSQL outage', () => {
+  it('leaves charging answering, keeps the events in Redis, and the journal catches up once, clean', async () => {
+    await traffic();
+    await service.app.ledger.drainOnce();
+    const streamKey = service.app.keys.stream(service.app.keys.partitionOf('steady'));
+
+    await postgres.stop();
+    for (let flow = 0; flow < 20; flow++) await traffic();
+    await expect(service.app.ledger.drainOnce(), 'the journal cannot be written').rejects.toThrow();
+    const waiting = await service.redis.xlen(streamKey);
+    expect(waiting, 'every event of the outage waits in Redis').toBe(20 * 3);
+    // 10.00 − 21 flows × (6 + 1 SMS at 0.01)
+    expect((await service.grpc.ok('GetBalance', { customer_id: 'steady' })).wallet.balance).toBe('8.530000');
+
+    postgres = await startEmbeddedPostgres({ directory: join(directory, 'data'), port });
+    let journaled = 0;
+    for (let pass = 0; pass < 10 && journaled < waiting; pass++) journaled += await service.app.ledger.drainOnce().catch(() => 0);
+    expect(journaled).toBe(waiting);
+    expect(await service.http.ok('GET', '/v1/ledger/reconciliation')).toEqual({ customers: 1, differences: [] });
+    const pool = createPool(postgres.url, SCHEMA);
+    const { rows } = await pool.query<{ events: string; distinct: string }>(
+      `SELECT count(*) AS events, count(DISTINCT stream_id) AS distinct FROM journal_events WHERE customer_id = 'steady'`);
+    await pool.end();
+    expect(rows[0], 'the opening top-up and 21 flows of 3 events, each once').toEqual({ events: String(1 + 21 * 3), distinct: String(1 + 21 * 3) });
+  }, 120_000);
+});
