@@ -2,6 +2,8 @@
 // compares every customer's Redis wallet with the journal and prints each difference. Exits 0
 // when they agree, 1 on any difference (or when the service cannot be asked), 2 on a usage error.
 // `npm run ledger -- backlog`: the events not journaled yet, and the age of the oldest.
+// `npm run ledger -- rebuild`: after Redis lost its data and the service started again, restores
+// every wallet and allowance bucket from the journal, voiding the holds (see src/ledger/rebuilder.ts).
 //   IO_HTTP_URL  default http://127.0.0.1:8080
 //   ADMIN_TOKEN  the bearer token, when the service has one (or --token)
 import { pathToFileURL } from 'node:url';
@@ -9,7 +11,8 @@ import { parseArgs } from 'node:util';
 import type { Reconciliation } from '../src/ledger/reconciler.js';
 import { send, targetOf, type CliOutput, type Target } from './service-api.js';
 
-const USAGE = 'usage: npm run ledger -- reconcile|backlog [--url URL] [--token TOKEN]';
+const USAGE = 'usage: npm run ledger -- reconcile|backlog|rebuild [--url URL] [--token TOKEN]';
+const PATHS = { reconcile: '/v1/ledger/reconciliation', backlog: '/v1/ledger/backlog', rebuild: '/v1/ledger/rebuild' } as const;
 
 export async function runLedgerCli(argv: string[], output: CliOutput, environment: NodeJS.ProcessEnv = process.env): Promise<number> {
   let parsed;
@@ -21,12 +24,17 @@ export async function runLedgerCli(argv: string[], output: CliOutput, environmen
   }
   const target = targetOf(parsed.values, environment);
   const [command, ...rest] = parsed.positionals;
-  if (rest.length > 0 || (command !== 'reconcile' && command !== 'backlog')) {
+  if (rest.length > 0 || (command !== 'reconcile' && command !== 'backlog' && command !== 'rebuild')) {
     output.err(USAGE);
     return 2;
   }
-  const answer = await ask(target, command === 'reconcile' ? '/v1/ledger/reconciliation' : '/v1/ledger/backlog', output);
+  const answer = await ask(target, PATHS[command], command === 'rebuild' ? 'POST' : 'GET', output);
   if (answer === undefined) return 1;
+  if (command === 'rebuild') {
+    const report = answer as { customers: number; voided_held_micros: string };
+    output.out(`${report.customers} customers restored from the journal; ${report.voided_held_micros} micros of holds voided`);
+    return 0;
+  }
   if (command === 'backlog') {
     const backlog = answer as { events: number; oldest_age_ms: number };
     output.out(`${backlog.events} events not journaled yet; the oldest is ${backlog.oldest_age_ms} ms old`);
@@ -35,8 +43,8 @@ export async function runLedgerCli(argv: string[], output: CliOutput, environmen
   return describeReconciliation(answer as Reconciliation, output);
 }
 
-async function ask(target: Target, path: string, output: CliOutput): Promise<unknown> {
-  const response = await send(target, path, { method: 'GET', headers: { accept: 'application/json' } }, output);
+async function ask(target: Target, path: string, method: 'GET' | 'POST', output: CliOutput): Promise<unknown> {
+  const response = await send(target, path, { method, headers: { accept: 'application/json' } }, output);
   if (response === undefined) return undefined;
   if (!response.ok) {
     output.err(`${path}: ${response.status} ${await response.text()}`);

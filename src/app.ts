@@ -23,6 +23,7 @@ import { bindGrpcServer, createGrpcServer } from './grpc/server.js';
 import { createHttpServer } from './http/server.js';
 import { Journal } from './ledger/journal.js';
 import { LedgerWorker } from './ledger/ledger-worker.js';
+import { Rebuilder } from './ledger/rebuilder.js';
 import { Reconciler } from './ledger/reconciler.js';
 import { ProvisioningService } from './provisioning/provisioning-service.js';
 
@@ -80,12 +81,14 @@ export async function startApp(dependencies: AppDependencies): Promise<App> {
   }, (error) => log.warn({ err: error }, 'expiry sweep failed; it runs again'));
   const granter = new AllowanceGranter(pool, directory, projection, clock, config.allowanceGrantIntervalMs,
     (error) => log.warn({ err: error }, 'granting allowances failed; it runs again'));
-  const ledger = new LedgerWorker(redis, keys, new Journal(pool), {
+  const journal = new Journal(pool);
+  const ledger = new LedgerWorker(redis, keys, journal, {
     partitionCount: config.partitionCount, intervalMs: config.ledgerIntervalMs, batchMax: config.ledgerBatchMax,
     claimIdleMs: config.ledgerClaimIdleMs, backlogWarnEvents: config.ledgerBacklogWarnEvents,
   }, (error) => log.warn({ err: error }, 'journaling events failed; they stay in Redis and are journaled on the next pass'),
   (backlog) => log.warn(backlog, 'the journal is falling behind: events wait in Redis'));
-  const reconciler = new Reconciler(pool, redis, keys, ledger);
+  const reconciler = new Reconciler(pool, redis, keys, journal, ledger);
+  const rebuilder = new Rebuilder(pool, redis, keys, journal, ledger, clock);
   if (dependencies.startBackgroundJobs ?? true) {
     sweeper.start();
     granter.start();
@@ -95,7 +98,7 @@ export async function startApp(dependencies: AppDependencies): Promise<App> {
   const benchNoopEnabled = dependencies.benchNoopEnabled ?? false;
   const grpcServer = createGrpcServer(charging, log, { benchNoopEnabled });
   const grpcPort = await bindGrpcServer(grpcServer, config.grpcHost, config.grpcPort);
-  const http = createHttpServer({ charging, provisioning, catalog: catalogService, subscriptions, ledger, reconciler, clock }, log as FastifyBaseLogger, {
+  const http = createHttpServer({ charging, provisioning, catalog: catalogService, subscriptions, ledger, reconciler, rebuilder, clock }, log as FastifyBaseLogger, {
     bodyBytesMax: config.bodyBytesMax, adminToken: config.adminToken, benchNoopEnabled, health: () => health(redis, pool),
   });
   await http.listen({ host: config.httpHost, port: config.httpPort });

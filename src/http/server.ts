@@ -10,6 +10,7 @@ import type { ChargingService } from '../charging/charging-service.js';
 import type { Clock } from '../clock.js';
 import { AppError, errorCatalogue, toAppError } from '../errors.js';
 import type { LedgerWorker } from '../ledger/ledger-worker.js';
+import type { Rebuilder } from '../ledger/rebuilder.js';
 import type { Reconciler } from '../ledger/reconciler.js';
 import type { ProvisioningService } from '../provisioning/provisioning-service.js';
 import { registerCatalog } from './catalog-routes.js';
@@ -30,6 +31,7 @@ export interface HttpServices {
   subscriptions: SubscriptionService;
   ledger: LedgerWorker;
   reconciler: Reconciler;
+  rebuilder: Rebuilder;
   clock: Clock;
 }
 
@@ -64,13 +66,14 @@ export function createHttpServer(services: HttpServices, log: FastifyBaseLogger,
   return app;
 }
 
-/** The journal's state: what waits in Redis to be journaled, and whether Redis and the journal agree. */
-function registerLedger(app: FastifyInstance, services: Pick<HttpServices, 'ledger' | 'reconciler' | 'clock'>): void {
+/** The journal: what waits in Redis to be journaled, whether Redis and the journal agree, and restoring Redis from it. */
+function registerLedger(app: FastifyInstance, services: Pick<HttpServices, 'ledger' | 'reconciler' | 'rebuilder' | 'clock'>): void {
   app.get('/v1/ledger/backlog', async () => {
     const backlog = await services.ledger.backlog(services.clock.nowMs());
     return { events: backlog.events, oldest_age_ms: backlog.oldestAgeMs };
   });
   app.get('/v1/ledger/reconciliation', () => services.reconciler.reconcile());
+  app.post('/v1/ledger/rebuild', () => services.rebuilder.rebuild());
 }
 
 type Params = Record<string, string>;

@@ -22,7 +22,7 @@ export interface EventData {
   bal: string;
   held?: string;
   amount?: string;
-  items?: { cm?: string }[];
+  items?: { cm?: string; rm?: string }[];
 }
 
 /** Serialises the creation of month partitions between workers. */
@@ -34,9 +34,52 @@ export class Journal {
   constructor(private readonly pool: pg.Pool) {}
 
   /** Writes the entries; returns how many were new. */
-  async write(entries: readonly StreamEntry[]): Promise<number> {
-    if (entries.length === 0) return 0;
-    const rows = entries.map(journalRow);
+  write(entries: readonly StreamEntry[]): Promise<number> {
+    return this.writeRows(entries.map((entry) => journalRow(entry, Number(entry.id.split('-')[0]))));
+  }
+
+  /**
+   * What the journal alone says of each customer's wallet: balance = top-ups − charges, and
+   * held = the holds its events granted (gm) − those they released (rm).
+   */
+  async balances(customerIds: readonly string[]): Promise<Map<string, { balanceMicros: bigint; heldMicros: bigint }>> {
+    const { rows } = await this.pool.query<{ customer_id: string; balance: string; held: string }>(
+      `SELECT customer_id, sum(topped_up_micros) - sum(charged_micros) AS balance,
+              coalesce(sum((SELECT sum(coalesce((item->>'gm')::bigint, 0) - coalesce((item->>'rm')::bigint, 0))
+                            FROM jsonb_array_elements(data->'items') AS item)), 0) AS held
+       FROM journal_events WHERE customer_id = ANY($1) GROUP BY customer_id`,
+      [customerIds]);
+    return new Map(rows.map((row) => [row.customer_id, { balanceMicros: BigInt(row.balance), heldMicros: BigInt(row.held) }]));
+  }
+
+  /** Units used of each allowance bucket, from the parts every usage names (`ab`), by customer. */
+  async allowanceUsage(customerIds: readonly string[]): Promise<Map<string, Map<string, bigint>>> {
+    const { rows } = await this.pool.query<{ customer_id: string; bucket: string; used: string }>(
+      `SELECT e.customer_id, part->>0 AS bucket, sum((part->>1)::bigint) AS used
+       FROM journal_events e, jsonb_array_elements(e.data->'items') AS item, jsonb_array_elements(item->'ab') AS part
+       WHERE e.customer_id = ANY($1) AND jsonb_typeof(item->'ab') = 'array'
+       GROUP BY e.customer_id, part->>0`,
+      [customerIds]);
+    const usage = new Map<string, Map<string, bigint>>();
+    for (const row of rows) {
+      const buckets = usage.get(row.customer_id) ?? new Map<string, bigint>();
+      buckets.set(row.bucket, BigInt(row.used));
+      usage.set(row.customer_id, buckets);
+    }
+    return usage;
+  }
+
+  /**
+   * Records that a customer's wallet was restored from the journal: its balance, and the holds
+   * voided (as a release of that much, so that the journal's holds add up to zero after it).
+   */
+  writeRebuild(customerId: string, balanceMicros: bigint, voidedHeldMicros: bigint, atMs: number): Promise<number> {
+    const data: EventData = { cus: customerId, bal: balanceMicros.toString(), held: '0', items: [{ rm: voidedHeldMicros.toString() }] };
+    return this.writeRows([journalRow({ partition: -1, id: `rebuild:${atMs}`, type: 'rebuild', data }, atMs)]);
+  }
+
+  private async writeRows(rows: JournalRow[]): Promise<number> {
+    if (rows.length === 0) return 0;
     await this.ensureMonths(rows.map((row) => row.occurred_at));
     return inTransaction(this.pool, async (client) => {
       const result = await client.query(
@@ -73,11 +116,13 @@ function partitionDdl(month: string): string {
           FOR VALUES FROM ('${month}-01T00:00:00Z') TO ('${next}-01T00:00:00Z')`;
 }
 
-function journalRow(entry: StreamEntry) {
+type JournalRow = ReturnType<typeof journalRow>;
+
+function journalRow(entry: StreamEntry, occurredAtMs: number) {
   const { data } = entry;
   const charged = (data.items ?? []).reduce((total, item) => total + BigInt(item.cm ?? '0'), 0n);
   return {
-    occurred_at: new Date(Number(entry.id.split('-')[0])).toISOString(),
+    occurred_at: new Date(occurredAtMs).toISOString(),
     stream_partition: entry.partition,
     stream_id: entry.id,
     type: entry.type,

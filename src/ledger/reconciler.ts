@@ -5,6 +5,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import type pg from 'pg';
 import type { KeySpace } from '../balance/keys.js';
+import type { Journal } from './journal.js';
 import type { LedgerWorker } from './ledger-worker.js';
 
 export interface CustomerReconciliation {
@@ -31,6 +32,7 @@ export class Reconciler {
     private readonly pool: pg.Pool,
     private readonly redis: Redis | Cluster,
     private readonly keys: KeySpace,
+    private readonly journal: Journal,
     private readonly ledger: LedgerWorker,
   ) {}
 
@@ -52,7 +54,7 @@ export class Reconciler {
   }
 
   private async compare(customerIds: string[]): Promise<CustomerReconciliation[]> {
-    const journal = await this.journalBalances(customerIds);
+    const journal = await this.journal.balances(customerIds);
     const pipeline = this.redis.pipeline();
     for (const id of customerIds) pipeline.hmget(this.keys.wallet(id), 'balance', 'held');
     const wallets = (await pipeline.exec()) ?? [];
@@ -63,21 +65,10 @@ export class Reconciler {
       return {
         customer_id: id,
         redis: { balance_micros: balance ?? '0', held_micros: held ?? '0' },
-        journal: journal.get(id) ?? { balance_micros: '0', held_micros: '0' },
+        journal: { balance_micros: String(journal.get(id)?.balanceMicros ?? 0n), held_micros: String(journal.get(id)?.heldMicros ?? 0n) },
         in_flight: false,
       };
     });
-  }
-
-  /** Each item of a reserve, commit, release or expiry says the money it held (gm) and released (rm). */
-  private async journalBalances(customerIds: string[]): Promise<Map<string, CustomerReconciliation['journal']>> {
-    const { rows } = await this.pool.query<{ customer_id: string; balance: string; held: string }>(
-      `SELECT customer_id, sum(topped_up_micros) - sum(charged_micros) AS balance,
-              coalesce(sum((SELECT sum(coalesce((item->>'gm')::bigint, 0) - coalesce((item->>'rm')::bigint, 0))
-                            FROM jsonb_array_elements(data->'items') AS item)), 0) AS held
-       FROM journal_events WHERE customer_id = ANY($1) GROUP BY customer_id`,
-      [customerIds]);
-    return new Map(rows.map((row) => [row.customer_id, { balance_micros: row.balance, held_micros: row.held }]));
   }
 
   /** Customers with an event still in a stream, journaled or not: the streams hold little once drained. */

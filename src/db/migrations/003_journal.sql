@@ -6,9 +6,11 @@
 -- each month's partition before writing into it. Amounts are bigint micro-units.
 CREATE TABLE journal_events (
   occurred_at           timestamptz NOT NULL,
+  -- Where the event came from: a partition's stream and its entry id (-1 and `rebuild:<ms>` for a rebuild).
   stream_partition      integer NOT NULL,
   stream_id             text NOT NULL,
-  type                  text NOT NULL CHECK (type IN ('reserve', 'commit', 'release', 'expiry', 'charge', 'top-up', 'overshoot')),
+  -- The online path's event types, and `rebuild`: Redis restored from the journal, holds voided.
+  type                  text NOT NULL CHECK (type IN ('reserve', 'commit', 'release', 'expiry', 'charge', 'top-up', 'overshoot', 'rebuild')),
   customer_id           text NOT NULL,
   device_id             text,
   session_id            text,

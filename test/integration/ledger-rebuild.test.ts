@@ -1,0 +1,70 @@
+// Redis loses its data; the service starts again (projecting customers, devices and allowances
+// anew, with nothing spent) and `rebuild` restores every wallet and allowance bucket from the
+// journal, voiding the holds that were open, and journals that. Redis and the journal then agree.
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApp, type App } from '../../src/app.js';
+import { createPool } from '../../src/db/database.js';
+import { runLedgerCli } from '../../scripts/ledger.js';
+import { HttpClient, provisionFleet, ratingGroups, startTestService, type TestService } from '../support/service.js';
+
+let service: TestService;
+const DATA = 1;
+const SMS = 2;
+
+beforeAll(async () => {
+  service = await startTestService('ledger-rebuild');
+  await ratingGroups(service, [[DATA, 'bytes'], [SMS, 'events']]);
+  await service.app.catalog.loadRatingGroups();
+  await provisionFleet(service, {
+    customerId: 'lost', devices: ['lost-a', 'lost-b'], balance: '5.00',
+    tariff: { id: 'lost-tariff', rates: [{ rating_group: DATA, price: '1.00', per_units: 1_000_000, increment_units: 1000 }, { rating_group: SMS, price: '0.01' }] },
+  });
+  await service.http.ok('POST', '/v1/customers/lost/allowances', {
+    id: 'lost-pool', rating_group: DATA, units_total: 1_000_000, valid_from: '2026-01-01T00:00:00Z', valid_until: '2027-01-01T00:00:00Z',
+  });
+  await service.http.ok('POST', '/v1/customers/lost/allowances', {
+    id: 'lost-own', device_id: 'lost-b', rating_group: SMS, units_total: 10, valid_from: '2026-01-01T00:00:00Z', valid_until: '2027-01-01T00:00:00Z',
+  });
+});
+afterAll(() => service?.close());
+
+async function wallet(app: { redis: App['store']['redis']; keys: App['keys'] }) {
+  const [balance, held] = await app.redis.hmget(app.keys.wallet('lost'), 'balance', 'held');
+  const bucket = async (id: string) => app.redis.hmget(app.keys.allowance('lost', id), 'used', 'held');
+  return { balance, held, pool: await bucket('lost-pool'), own: await bucket('lost-own') };
+}
+
+describe('rebuilding Redis from the journal', () => {
+  it('restores balances and allowance usage, voids the open holds, journals it, and reconciles', async () => {
+    // Usage beyond the pooled allowance, one-shot charges from a device's own bundle, and a hold left open.
+    await service.grpc.ok('Reserve', { session_id: 'lost-1', request_number: 1, device_id: 'lost-a', items: [{ rating_group: DATA, requested_units: '800000' }] });
+    await service.grpc.ok('Commit', { session_id: 'lost-1', request_number: 2, device_id: 'lost-a', final: true, items: [{ rating_group: DATA, used_units: '1500000' }] });
+    for (let sms = 0; sms < 12; sms++) await service.grpc.ok('Charge', { event_id: `lost-sms-${sms}`, device_id: 'lost-b', rating_group: SMS, units: '1' });
+    await service.grpc.ok('Reserve', { session_id: 'lost-open', request_number: 1, device_id: 'lost-a', items: [{ rating_group: DATA, requested_units: '300000' }] });
+    const before = await wallet({ redis: service.redis, keys: service.app.keys });
+    expect(before).toEqual({ balance: '4480000', held: '300000', pool: ['1000000', '0'], own: ['10', '0'] });
+    expect(await service.http.ok('GET', '/v1/ledger/reconciliation')).toEqual({ customers: 1, differences: [] });
+
+    // Redis loses everything of this service; a process starts again on it and projects anew.
+    const lost = await service.redis.keys(`${service.context.keyPrefix}*`);
+    await service.redis.del(...lost);
+    const pool = createPool(service.context.databaseUrl, service.context.schema);
+    const restarted = await startApp({ config: service.config, redis: service.redis, pool, clock: service.clock, logger: pino({ level: 'silent' }), startBackgroundJobs: false });
+    try {
+      expect(await wallet({ redis: service.redis, keys: restarted.keys })).toEqual({ balance: '0', held: '0', pool: ['0', '0'], own: ['0', '0'] });
+      const http = new HttpClient(`http://127.0.0.1:${restarted.httpPort}`);
+      const out: string[] = [];
+      expect(await runLedgerCli(['rebuild'], { out: (text) => out.push(text), err: (text) => out.push(text) }, { IO_HTTP_URL: http.baseUrl })).toBe(0);
+      expect(out).toEqual(['1 customers restored from the journal; 300000 micros of holds voided']);
+
+      expect(await wallet({ redis: service.redis, keys: restarted.keys })).toEqual({ ...before, held: '0' });
+      expect(await http.ok('GET', '/v1/ledger/reconciliation')).toEqual({ customers: 1, differences: [] });
+      const { rows } = await service.context.pool.query(`SELECT balance_after_micros, data FROM journal_events WHERE type = 'rebuild'`);
+      expect(rows).toMatchObject([{ balance_after_micros: '4480000', data: { cus: 'lost', items: [{ rm: '300000' }] } }]);
+    } finally {
+      await restarted.close();
+      await pool.end();
+    }
+  });
+});
