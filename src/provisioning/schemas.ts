@@ -57,12 +57,30 @@ export const tariffBody = z.strictObject({
   })).min(1, 'must have at least one rate').max(RATES_PER_TARIFF_MAX, `must have at most ${RATES_PER_TARIFF_MAX} rates`),
 });
 
+const percent = z.string().regex(/^\d{1,2}(\.\d{1,4})?$/, 'must be a percentage as a decimal string such as "20" or "7.5"');
+const addressLine = z.string().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
+
+/** How the customer is billed: read by the offline path (billing runs, invoices, statements). */
+const billingSettings = {
+  billing_mode: z.enum(['prepaid', 'postpaid', 'hybrid'], 'must be prepaid, postpaid or hybrid').default('prepaid'),
+  anniversary_day: z.number().int('must be a whole number').min(1, 'must be 1 to 31').max(31, 'must be 1 to 31').nullable().default(null),
+  payment_terms_days: z.number().int('must be a whole number').min(0, 'must be 0 to 365').max(365, 'must be 0 to 365').default(30),
+  tax_id: z.string().min(1, 'must not be empty').max(64, 'must be at most 64 characters').nullable().default(null),
+  tax_rates: z.array(z.strictObject({ name: z.string().min(1, 'must not be empty').max(64, 'must be at most 64 characters'), percent }))
+    .max(8, 'must have at most 8 rates').default([]),
+  invoice_address: z.strictObject({
+    lines: z.array(addressLine).min(1, 'must have at least one line').max(6, 'must have at most 6 lines'),
+    country: z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166 country code such as "FR"'),
+  }).nullable().default(null),
+};
+
 export const customerBody = z.strictObject({
   name,
   currency,
   time_zone: z.string().refine(isTimeZone, 'must be an IANA time zone such as "Europe/Paris"').default('UTC'),
   tariff_id: id.nullable().default(null),
   credit_limit: amount.default('0'),
+  ...billingSettings,
 });
 
 export const deviceBody = z.strictObject({

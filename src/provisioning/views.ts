@@ -43,12 +43,17 @@ export type TariffView = ReturnType<typeof tariff>;
 export interface CustomerRow {
   id: string; name: string; currency: string; time_zone: string; tariff_id: string | null;
   credit_limit_micros: string; created_at: Date; updated_at: Date;
+  billing_mode: 'prepaid' | 'postpaid' | 'hybrid'; anniversary_day: number | null; payment_terms_days: number;
+  tax_id: string | null; tax_rates: { name: string; percent: string }[]; invoice_address: { lines: string[]; country: string } | null;
 }
 
 export function customer(row: CustomerRow) {
   return {
     id: row.id, name: row.name, currency: row.currency, time_zone: row.time_zone, tariff_id: row.tariff_id,
-    credit_limit: formatMicros(row.credit_limit_micros), created_at: row.created_at.toISOString(), updated_at: row.updated_at.toISOString(),
+    credit_limit: formatMicros(row.credit_limit_micros),
+    billing_mode: row.billing_mode, anniversary_day: row.anniversary_day, payment_terms_days: row.payment_terms_days,
+    tax_id: row.tax_id, tax_rates: row.tax_rates, invoice_address: row.invoice_address,
+    created_at: row.created_at.toISOString(), updated_at: row.updated_at.toISOString(),
   };
 }
 export type CustomerView = ReturnType<typeof customer>;

@@ -176,6 +176,30 @@ describe('customers', () => {
     expect(withoutUpdatedAt(again)).toEqual(withoutUpdatedAt(created));
   });
 
+  it('keeps billing settings: prepaid on calendar months by default, postpaid with an anniversary, taxes and an address', async () => {
+    const created = await service.http.ok('PUT', '/v1/customers/billed', { name: 'Billed', currency: 'EUR' });
+    expect(created).toMatchObject({ billing_mode: 'prepaid', anniversary_day: null, payment_terms_days: 30, tax_id: null, tax_rates: [], invoice_address: null });
+    const settings = {
+      billing_mode: 'postpaid', anniversary_day: 31, payment_terms_days: 14, tax_id: 'FR12345678901',
+      tax_rates: [{ name: 'VAT', percent: '20' }], invoice_address: { lines: ['Billed SA', '1 rue de la Paix', '75002 Paris'], country: 'FR' },
+    };
+    const postpaid = await service.http.ok('PUT', '/v1/customers/billed', { name: 'Billed', currency: 'EUR', credit_limit: '500', ...settings });
+    expect(postpaid).toMatchObject(settings);
+    expect(await service.http.ok('GET', '/v1/customers/billed')).toMatchObject(settings);
+  });
+
+  it.each([
+    ['billing_mode unknown', { billing_mode: 'credit' }, 'billing_mode'],
+    ['anniversary_day 32', { anniversary_day: 32 }, 'anniversary_day'],
+    ['payment_terms_days negative', { payment_terms_days: -1 }, 'payment_terms_days'],
+    ['a tax rate as a number', { tax_rates: [{ name: 'VAT', percent: 20 }] }, 'tax_rates[0].percent'],
+    ['an address without a country', { invoice_address: { lines: ['x'] } }, 'invoice_address.country'],
+  ])('refuses billing settings with %s, naming the field', async (_name, patch, field) => {
+    const refused = await service.http.request('PUT', '/v1/customers/billed-bad', { name: 'Bad', currency: 'EUR', ...patch });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({ code: 'INVALID_ARGUMENT', field });
+  });
+
   it('keeps the wallet\'s balance and holds through repeated and changed PUTs', async () => {
     const body = { name: 'Hooli', currency: 'EUR', tariff_id: 'eur-sms', time_zone: 'Europe/Paris', credit_limit: '5' };
     const created = await service.http.ok('PUT', '/v1/customers/hooli', body);
