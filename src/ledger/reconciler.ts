@@ -55,13 +55,10 @@ export class Reconciler {
 
   private async compare(customerIds: string[]): Promise<CustomerReconciliation[]> {
     const journal = await this.journal.balances(customerIds);
-    const pipeline = this.redis.pipeline();
-    for (const id of customerIds) pipeline.hmget(this.keys.wallet(id), 'balance', 'held');
-    const wallets = (await pipeline.exec()) ?? [];
+    // One command per wallet, not one pipeline: on a Redis Cluster the wallets live in many slots.
+    const wallets = await Promise.all(customerIds.map((id) => this.redis.hmget(this.keys.wallet(id), 'balance', 'held')));
     return customerIds.map((id, index) => {
-      const [error, fields] = wallets[index]!;
-      if (error) throw error;
-      const [balance, held] = fields as (string | null)[];
+      const [balance, held] = wallets[index]!;
       return {
         customer_id: id,
         redis: { balance_micros: balance ?? '0', held_micros: held ?? '0' },
