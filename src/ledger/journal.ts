@@ -19,6 +19,8 @@ export interface EventData {
   sid?: string;
   eid?: string;
   tid?: string;
+  /** The service's clock when the script ran, ms since the epoch. */
+  now?: string;
   bal: string;
   held?: string;
   amount?: string;
@@ -35,7 +37,7 @@ export class Journal {
 
   /** Writes the entries; returns how many were new. */
   write(entries: readonly StreamEntry[]): Promise<number> {
-    return this.writeRows(entries.map((entry) => journalRow(entry, Number(entry.id.split('-')[0]))));
+    return this.writeRows(entries.map((entry) => journalRow(entry, occurredAtMs(entry))));
   }
 
   /**
@@ -117,6 +119,15 @@ function partitionDdl(month: string): string {
 }
 
 type JournalRow = ReturnType<typeof journalRow>;
+
+/**
+ * When the change happened by the service's clock, which the script recorded (`now`); the
+ * stream id's milliseconds, Redis's clock, for an event without it. Billing periods follow it.
+ */
+function occurredAtMs(entry: StreamEntry): number {
+  const now = Number(entry.data.now);
+  return Number.isSafeInteger(now) && now > 0 ? now : Number(entry.id.split('-')[0]);
+}
 
 function journalRow(entry: StreamEntry, occurredAtMs: number) {
   const { data } = entry;

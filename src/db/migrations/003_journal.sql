@@ -2,8 +2,8 @@
 -- (src/ledger/), keyed by where Redis put it: the partition's stream and the entry's id. A
 -- redelivered event hits the key and is skipped, so nothing is counted twice.
 --
--- Partitioned by month of the entry's time (the stream id's milliseconds); the worker creates
--- each month's partition before writing into it. Amounts are bigint micro-units.
+-- Partitioned by month of when the change happened by the service's clock (the event's `now`);
+-- the worker creates each month's partition before writing into it. Amounts are bigint micros.
 CREATE TABLE journal_events (
   occurred_at           timestamptz NOT NULL,
   -- Where the event came from: a partition's stream and its entry id (-1 and `rebuild:<ms>` for a rebuild).
