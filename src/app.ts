@@ -10,6 +10,7 @@ import { BalanceStore } from './balance/balance-store.js';
 import { Directory } from './balance/directory.js';
 import { KeySpace } from './balance/keys.js';
 import { Projection } from './balance/projection.js';
+import { StatementService } from './billing/statements.js';
 import { AllowanceGranter } from './catalog/allowance-granter.js';
 import { CatalogService } from './catalog/catalog-service.js';
 import { SubscriptionService } from './catalog/subscription-service.js';
@@ -89,6 +90,7 @@ export async function startApp(dependencies: AppDependencies): Promise<App> {
   (backlog) => log.warn(backlog, 'the journal is falling behind: events wait in Redis'));
   const reconciler = new Reconciler(pool, redis, keys, journal, ledger);
   const rebuilder = new Rebuilder(pool, redis, keys, journal, ledger, clock);
+  const statements = new StatementService(pool, clock);
   if (dependencies.startBackgroundJobs ?? true) {
     sweeper.start();
     granter.start();
@@ -98,7 +100,7 @@ export async function startApp(dependencies: AppDependencies): Promise<App> {
   const benchNoopEnabled = dependencies.benchNoopEnabled ?? false;
   const grpcServer = createGrpcServer(charging, log, { benchNoopEnabled });
   const grpcPort = await bindGrpcServer(grpcServer, config.grpcHost, config.grpcPort);
-  const http = createHttpServer({ charging, provisioning, catalog: catalogService, subscriptions, ledger, reconciler, rebuilder, clock }, log as FastifyBaseLogger, {
+  const http = createHttpServer({ charging, provisioning, catalog: catalogService, subscriptions, ledger, reconciler, rebuilder, statements, clock }, log as FastifyBaseLogger, {
     bodyBytesMax: config.bodyBytesMax, adminToken: config.adminToken, benchNoopEnabled, health: () => health(redis, pool),
   });
   await http.listen({ host: config.httpHost, port: config.httpPort });

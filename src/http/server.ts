@@ -4,6 +4,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { maxHeaderSize } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { StatementService } from '../billing/statements.js';
 import type { CatalogService } from '../catalog/catalog-service.js';
 import type { SubscriptionService } from '../catalog/subscription-service.js';
 import type { ChargingService } from '../charging/charging-service.js';
@@ -32,6 +33,7 @@ export interface HttpServices {
   ledger: LedgerWorker;
   reconciler: Reconciler;
   rebuilder: Rebuilder;
+  statements: StatementService;
   clock: Clock;
 }
 
@@ -66,14 +68,16 @@ export function createHttpServer(services: HttpServices, log: FastifyBaseLogger,
   return app;
 }
 
-/** The journal: what waits in Redis to be journaled, whether Redis and the journal agree, and restoring Redis from it. */
-function registerLedger(app: FastifyInstance, services: Pick<HttpServices, 'ledger' | 'reconciler' | 'rebuilder' | 'clock'>): void {
+/** The journal: what waits in Redis, whether Redis and the journal agree, restoring Redis from it, and statements. */
+function registerLedger(app: FastifyInstance, services: Pick<HttpServices, 'ledger' | 'reconciler' | 'rebuilder' | 'statements' | 'clock'>): void {
   app.get('/v1/ledger/backlog', async () => {
     const backlog = await services.ledger.backlog(services.clock.nowMs());
     return { events: backlog.events, oldest_age_ms: backlog.oldestAgeMs };
   });
   app.get('/v1/ledger/reconciliation', () => services.reconciler.reconcile());
   app.post('/v1/ledger/rebuild', () => services.rebuilder.rebuild());
+  app.get<{ Params: Params; Querystring: { at?: string } }>('/v1/customers/:id/statement', (request) =>
+    services.statements.statement(request.params.id, request.query.at));
 }
 
 type Params = Record<string, string>;
