@@ -181,6 +181,11 @@ describe('a Redis outage', () => {
     // What Redis acknowledged before the kill is all there: the top-up and the first two holds.
     const wallet = (await service.grpc.ok('GetBalance', { customer_id: 'outage' })).wallet;
     expect(wallet).toMatchObject({ balance: '10.000000', held: '0.300000' });
+    // And so are its idempotency answers: a retry of a request answered before the kill gets the
+    // same answer, and holds nothing more.
+    const retried = await service.grpc.ok('Reserve', reserveBody('before', 'outage-warm'));
+    expect(retried.items[0]).toMatchObject({ result: 'RESULT_CODE_SUCCESS', granted_units: '10', reserved_amount: '0.100000' });
+    expect((await service.grpc.ok('GetBalance', { customer_id: 'outage' })).wallet).toEqual(wallet);
     const overHttp = await service.http.request('POST', '/v1/charging/reserve', reserveBody('after-http', 'outage-warm'));
     expect(overHttp.status, overHttp.text).toBe(200);
     expect((await service.http.request('GET', '/healthz')).status).toBe(200);
