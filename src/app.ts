@@ -10,6 +10,8 @@ import { BalanceStore } from './balance/balance-store.js';
 import { Directory } from './balance/directory.js';
 import { KeySpace } from './balance/keys.js';
 import { Projection } from './balance/projection.js';
+import { BillingRun } from './billing/billing-run.js';
+import { InvoiceService } from './billing/invoices.js';
 import { StatementService } from './billing/statements.js';
 import { AllowanceGranter } from './catalog/allowance-granter.js';
 import { CatalogService } from './catalog/catalog-service.js';
@@ -22,6 +24,7 @@ import { ConfigError, type Config } from './config.js';
 import { migrate } from './db/database.js';
 import { bindGrpcServer, createGrpcServer } from './grpc/server.js';
 import { createHttpServer } from './http/server.js';
+import { Periodic } from './infra/periodic.js';
 import { Journal } from './ledger/journal.js';
 import { LedgerWorker } from './ledger/ledger-worker.js';
 import { Rebuilder } from './ledger/rebuilder.js';
@@ -50,6 +53,7 @@ export interface App {
   sweeper: ExpirySweeper;
   granter: AllowanceGranter;
   ledger: LedgerWorker;
+  billing: BillingRun;
   keys: KeySpace;
   grpcPort: number;
   httpPort: number;
@@ -91,16 +95,21 @@ export async function startApp(dependencies: AppDependencies): Promise<App> {
   const reconciler = new Reconciler(pool, redis, keys, journal, ledger);
   const rebuilder = new Rebuilder(pool, redis, keys, journal, ledger, clock);
   const statements = new StatementService(pool, clock);
+  const billing = new BillingRun(pool, clock);
+  const invoices = new InvoiceService(pool);
+  const billingSchedule = new Periodic(() => billing.run(), config.billingRunIntervalMs,
+    (error) => log.warn({ err: error }, 'the billing run failed; it runs again'));
   if (dependencies.startBackgroundJobs ?? true) {
     sweeper.start();
     granter.start();
     if (config.ledgerEnabled) ledger.start();
+    billingSchedule.start();
   }
 
   const benchNoopEnabled = dependencies.benchNoopEnabled ?? false;
   const grpcServer = createGrpcServer(charging, log, { benchNoopEnabled });
   const grpcPort = await bindGrpcServer(grpcServer, config.grpcHost, config.grpcPort);
-  const http = createHttpServer({ charging, provisioning, catalog: catalogService, subscriptions, ledger, reconciler, rebuilder, statements, clock }, log as FastifyBaseLogger, {
+  const http = createHttpServer({ charging, provisioning, catalog: catalogService, subscriptions, ledger, reconciler, rebuilder, statements, billing, invoices, clock }, log as FastifyBaseLogger, {
     bodyBytesMax: config.bodyBytesMax, adminToken: config.adminToken, benchNoopEnabled, health: () => health(redis, pool),
   });
   await http.listen({ host: config.httpHost, port: config.httpPort });
@@ -108,10 +117,10 @@ export async function startApp(dependencies: AppDependencies): Promise<App> {
 
   const close = async () => {
     await Promise.all([shutdownGrpc(grpcServer), closeHttp(http)]);
-    await Promise.all([sweeper.stop(), granter.stop(), ledger.stop()]);
+    await Promise.all([sweeper.stop(), granter.stop(), ledger.stop(), billingSchedule.stop()]);
     subscriber.disconnect();
   };
-  return { charging, provisioning, catalog, catalogService, subscriptions, store, sweeper, granter, ledger, keys, grpcPort, httpPort, close };
+  return { charging, provisioning, catalog, catalogService, subscriptions, store, sweeper, granter, ledger, billing, keys, grpcPort, httpPort, close };
 }
 
 /** Cached copies are dropped on a message, and all of them when the subscription reconnects. */

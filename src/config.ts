@@ -35,6 +35,8 @@ export interface Config {
   readonly allowanceGrantIntervalMs: number;
   /** The ledger worker (src/ledger/): how often it drains the streams, entries per partition per pass, and after how long a crashed consumer's entries are taken over. */
   readonly ledgerEnabled: boolean;
+  /** How often the billing run looks for closed periods to invoice (src/billing/billing-run.ts). */
+  readonly billingRunIntervalMs: number;
   readonly ledgerIntervalMs: number;
   readonly ledgerBatchMax: number;
   readonly ledgerClaimIdleMs: number;
@@ -78,6 +80,7 @@ export function loadConfig(environment: Environment = process.env): Config {
     sweepBatchMax: read.integer('SWEEP_BATCH_MAX', 500, 1, 10_000),
     allowanceGrantIntervalMs: read.integer('ALLOWANCE_GRANT_INTERVAL_MS', 60_000, 1000, 86_400_000),
     ledgerEnabled: read.boolean('LEDGER_ENABLED', true),
+    billingRunIntervalMs: read.integer('BILLING_RUN_INTERVAL_MS', 3_600_000, 1000, 86_400_000),
     ledgerIntervalMs: read.integer('LEDGER_INTERVAL_MS', 200, 10, 60_000),
     ledgerBatchMax: read.integer('LEDGER_BATCH_MAX', 1000, 1, 10_000),
     ledgerClaimIdleMs: read.integer('LEDGER_CLAIM_IDLE_MS', 30_000, 1000, 3_600_000),

@@ -8,6 +8,7 @@ import { AppError } from '../errors.js';
 import { ID_RULE, isId, parseRfc3339, RFC3339_RULE } from '../formats.js';
 import { formatMicros } from '../money/amount.js';
 import { billingPeriodAt, type BillingPeriod } from './billing-cycle.js';
+import { usageByRatingGroup } from './journal-usage.js';
 
 export interface StatementView {
   customer_id: string;
@@ -43,7 +44,7 @@ export class StatementService {
       this.balanceBefore(customerId, period.startMs),
       this.balanceBefore(customerId, period.endMs),
       this.totals(customerId, period),
-      this.usage(customerId, period),
+      usageByRatingGroup(this.pool, customerId, period.startMs, period.endMs),
     ]);
     // A wallet opens at zero; a period without events closes where it opened.
     const opening = openingAfter ?? 0n;
@@ -54,7 +55,9 @@ export class StatementService {
     return {
       customer_id: customerId, currency: customer.currency,
       period: { start_date: period.startDate, end_date: period.endDate, start: iso(period.startMs), end: iso(period.endMs), closed: period.endMs <= this.clock.nowMs() },
-      opening_balance: formatMicros(opening), top_ups: formatMicros(totals.toppedUp), usage, charges: formatMicros(totals.charged),
+      opening_balance: formatMicros(opening), top_ups: formatMicros(totals.toppedUp),
+      usage: usage.map((line) => ({ rating_group: line.ratingGroup, units: line.units.toString(), amount: formatMicros(line.amountMicros) })),
+      charges: formatMicros(totals.charged),
       closing_balance: formatMicros(closingMicros),
     };
   }
@@ -80,18 +83,6 @@ export class StatementService {
        FROM journal_events WHERE customer_id = $1 AND occurred_at >= $2 AND occurred_at < $3`,
       [customerId, new Date(period.startMs), new Date(period.endMs)]);
     return { toppedUp: BigInt(rows[0]!.topped_up), charged: BigInt(rows[0]!.charged) };
-  }
-
-  /** Units used and money charged per rating group, from each usage item of the period. */
-  private async usage(customerId: string, period: BillingPeriod): Promise<StatementView['usage']> {
-    const { rows } = await this.pool.query<{ rating_group: string; units: string; amount: string }>(
-      `SELECT (item->>'rg')::integer AS rating_group, sum(coalesce((item->>'used')::bigint, 0)) AS units,
-              sum(coalesce((item->>'cm')::bigint, 0)) AS amount
-       FROM journal_events e, jsonb_array_elements(e.data->'items') AS item
-       WHERE e.customer_id = $1 AND e.occurred_at >= $2 AND e.occurred_at < $3 AND item ? 'used'
-       GROUP BY 1 ORDER BY 1`,
-      [customerId, new Date(period.startMs), new Date(period.endMs)]);
-    return rows.map((row) => ({ rating_group: Number(row.rating_group), units: row.units, amount: formatMicros(BigInt(row.amount)) }));
   }
 }
 

@@ -4,16 +4,21 @@
 import { timingSafeEqual } from 'node:crypto';
 import { maxHeaderSize } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { BillingRun } from '../billing/billing-run.js';
+import type { InvoiceService } from '../billing/invoices.js';
 import type { StatementService } from '../billing/statements.js';
 import type { CatalogService } from '../catalog/catalog-service.js';
 import type { SubscriptionService } from '../catalog/subscription-service.js';
 import type { ChargingService } from '../charging/charging-service.js';
 import type { Clock } from '../clock.js';
 import { AppError, errorCatalogue, toAppError } from '../errors.js';
+import { parseRfc3339, RFC3339_RULE } from '../formats.js';
 import type { LedgerWorker } from '../ledger/ledger-worker.js';
 import type { Rebuilder } from '../ledger/rebuilder.js';
 import type { Reconciler } from '../ledger/reconciler.js';
 import type { ProvisioningService } from '../provisioning/provisioning-service.js';
+import { parseWith } from '../validation.js';
 import { registerCatalog } from './catalog-routes.js';
 import { snakeCaseKeys } from './json-names.js';
 
@@ -34,6 +39,8 @@ export interface HttpServices {
   reconciler: Reconciler;
   rebuilder: Rebuilder;
   statements: StatementService;
+  billing: BillingRun;
+  invoices: InvoiceService;
   clock: Clock;
 }
 
@@ -65,7 +72,20 @@ export function createHttpServer(services: HttpServices, log: FastifyBaseLogger,
   registerProvisioning(app, services.provisioning);
   registerCatalog(app, services.catalog, services.subscriptions);
   registerLedger(app, services);
+  registerBilling(app, services);
   return app;
+}
+
+const billingRunBody = z.strictObject({ as_of: z.string().refine((text) => parseRfc3339(text) !== undefined, RFC3339_RULE).optional() });
+
+/** Billing runs on demand (they also run on a schedule), and the invoices they made. */
+function registerBilling(app: FastifyInstance, services: Pick<HttpServices, 'billing' | 'invoices' | 'clock'>): void {
+  app.post('/v1/billing/runs', (request) => {
+    const { as_of: asOf } = parseWith(billingRunBody, request.body ?? {});
+    return asOf === undefined ? services.billing.run() : services.billing.run(parseRfc3339(asOf)!);
+  });
+  app.get<{ Params: Params }>('/v1/customers/:id/invoices', (request) => services.invoices.list(request.params.id));
+  app.get<{ Params: Params }>('/v1/invoices/:id', (request) => services.invoices.get(request.params.id));
 }
 
 /** The journal: what waits in Redis, whether Redis and the journal agree, restoring Redis from it, and statements. */

@@ -1,0 +1,129 @@
+// Billing runs: every postpaid or hybrid customer whose billing period has closed gets its
+// invoice for that period, once. Its lines are the usage per rating group read from the journal
+// (usage an allowance covered shows at zero cost), and per tax rate the tax of every line,
+// rounded half-even to a micro-unit line by line and then added up, so each line's tax is what a
+// reader recomputes from it. The total is the sum of the lines, checked before anything is
+// written. Invoices are numbered without gaps per issuer and year of issue, from a counter taken
+// in the same transaction, and a run repeated for the same instant finds every invoice made.
+import type pg from 'pg';
+import type { Clock } from '../clock.js';
+import { inTransaction } from '../db/database.js';
+import { Decimal } from '../rating/decimal.js';
+import { billingPeriodAt, type BillingPeriod } from './billing-cycle.js';
+import { usageByRatingGroup } from './journal-usage.js';
+
+export interface BillingRunReport {
+  as_of: string;
+  invoiced: string[];
+  /** Customers whose invoice for their last closed period already existed. */
+  already_invoiced: number;
+  /** Customers with no usage in their last closed period: nothing to invoice. */
+  nothing_to_invoice: number;
+}
+
+interface BilledCustomer {
+  id: string;
+  currency: string;
+  time_zone: string;
+  anniversary_day: number | null;
+  payment_terms_days: number;
+  tax_rates: { name: string; percent: string }[];
+}
+
+interface Line {
+  kind: 'usage' | 'tax';
+  description: string;
+  ratingGroup: number | null;
+  units: bigint | null;
+  amountMicros: bigint;
+}
+
+const ISSUER = 'INV';
+const CUSTOMERS_PER_BATCH = 200;
+const DAY_MS = 86_400_000;
+
+export class BillingRun {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Invoices the last period closed at `asOfMs` (now by default) of every customer billed by invoice. */
+  async run(asOfMs = this.clock.nowMs()): Promise<BillingRunReport> {
+    const report: BillingRunReport = { as_of: new Date(asOfMs).toISOString(), invoiced: [], already_invoiced: 0, nothing_to_invoice: 0 };
+    for (let after = ''; ;) {
+      const { rows } = await this.pool.query<BilledCustomer>(
+        `SELECT id, currency, time_zone, anniversary_day, payment_terms_days, tax_rates FROM customers
+         WHERE billing_mode IN ('postpaid', 'hybrid') AND id > $1 ORDER BY id LIMIT $2`, [after, CUSTOMERS_PER_BATCH]);
+      for (const customer of rows) {
+        const outcome = await this.invoice(customer, asOfMs);
+        if (outcome === 'already') report.already_invoiced++;
+        else if (outcome === 'nothing') report.nothing_to_invoice++;
+        else report.invoiced.push(outcome);
+      }
+      if (rows.length < CUSTOMERS_PER_BATCH) return report;
+      after = rows[rows.length - 1]!.id;
+    }
+  }
+
+  /** The id of the invoice made; 'already' when the period was invoiced before, 'nothing' without usage. */
+  private async invoice(customer: BilledCustomer, asOfMs: number): Promise<string> {
+    const cycle = { timeZone: customer.time_zone, anniversaryDay: customer.anniversary_day };
+    const period = billingPeriodAt(cycle, billingPeriodAt(cycle, asOfMs).startMs - 1);
+    const lines = await this.lines(customer, period);
+    if (lines.length === 0 || lines[0]!.kind !== 'usage') return 'nothing';
+    const subtotal = sum(lines.filter((line) => line.kind === 'usage'));
+    const tax = sum(lines.filter((line) => line.kind === 'tax'));
+    if (subtotal + tax !== sum(lines)) throw new Error(`invoice of ${customer.id}: the total is not the sum of its lines`);
+    return inTransaction(this.pool, async (client) => {
+      await client.query('SELECT 1 FROM customers WHERE id = $1 FOR UPDATE', [customer.id]);
+      const existing = await client.query('SELECT 1 FROM invoices WHERE customer_id = $1 AND period_start = $2', [customer.id, period.startDate]);
+      if (existing.rowCount) return 'already';
+      const id = await nextNumber(client, new Date(asOfMs).getUTCFullYear());
+      await client.query(
+        `INSERT INTO invoices (id, customer_id, period_start, period_end, currency, status, subtotal_micros, tax_micros, total_micros, issued_at, due_at)
+         VALUES ($1, $2, $3, $4, $5, 'issued', $6, $7, $8, $9, $10)`,
+        [id, customer.id, period.startDate, period.endDate, customer.currency, subtotal, tax, subtotal + tax,
+          new Date(asOfMs), new Date(asOfMs + customer.payment_terms_days * DAY_MS)]);
+      await client.query(
+        `INSERT INTO invoice_lines (invoice_id, position, kind, description, rating_group, units, amount_micros)
+         SELECT $1, l.position, l.kind, l.description, l.rating_group, l.units, l.amount_micros
+         FROM jsonb_to_recordset($2::jsonb) AS l(position integer, kind text, description text, rating_group integer, units bigint, amount_micros bigint)`,
+        [id, JSON.stringify(lines.map((line, index) => ({
+          position: index + 1, kind: line.kind, description: line.description, rating_group: line.ratingGroup,
+          units: line.units?.toString() ?? null, amount_micros: line.amountMicros.toString(),
+        })))]);
+      return id;
+    });
+  }
+
+  private async lines(customer: BilledCustomer, period: BillingPeriod): Promise<Line[]> {
+    const usage = await usageByRatingGroup(this.pool, customer.id, period.startMs, period.endMs);
+    const usageLines: Line[] = usage.map((group) => ({
+      kind: 'usage', description: `rating group ${group.ratingGroup}`, ratingGroup: group.ratingGroup, units: group.units, amountMicros: group.amountMicros,
+    }));
+    const taxLines: Line[] = customer.tax_rates.map((rate) => ({
+      kind: 'tax', description: `${rate.name} ${rate.percent}%`, ratingGroup: null, units: null,
+      amountMicros: usageLines.reduce((total, line) => total + taxOf(line.amountMicros, rate.percent), 0n),
+    }));
+    return [...usageLines, ...taxLines];
+  }
+}
+
+/** A line's tax at `percent`, rounded half-even to a micro-unit. */
+function taxOf(amountMicros: bigint, percent: string): bigint {
+  return BigInt(new Decimal(amountMicros.toString()).times(percent).dividedBy(100).toDecimalPlaces(0, Decimal.ROUND_HALF_EVEN).toFixed(0));
+}
+
+function sum(lines: readonly Line[]): bigint {
+  return lines.reduce((total, line) => total + line.amountMicros, 0n);
+}
+
+/** The next number of the issuer's year, from a counter row locked until the transaction ends: no gaps, no repeats. */
+async function nextNumber(client: pg.PoolClient, year: number): Promise<string> {
+  const { rows } = await client.query<{ last_number: number }>(
+    `INSERT INTO invoice_counters (issuer, year, last_number) VALUES ($1, $2, 1)
+     ON CONFLICT (issuer, year) DO UPDATE SET last_number = invoice_counters.last_number + 1
+     RETURNING last_number`, [ISSUER, year]);
+  return `${ISSUER}-${year}-${String(rows[0]!.last_number).padStart(6, '0')}`;
+}

@@ -1,0 +1,72 @@
+// Billing runs invoice each postpaid customer's closed period once, from the journal: usage per
+// rating group, tax per line rounded half-even then added up, totals that are the sum of the
+// lines, numbers without gaps per year, and nothing twice when a run is repeated.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { provisionFleet, ratingGroups, startTestService, type TestService } from '../support/service.js';
+
+let service: TestService;
+const DATA = 1;
+const SMS = 2;
+const TARIFF = { id: 'postpaid-tariff', rates: [{ rating_group: DATA, price: '1.00', per_units: 1_000_000, increment_units: 1000 }, { rating_group: SMS, price: '0.01' }] };
+
+beforeAll(async () => {
+  service = await startTestService('billing-run');
+  await ratingGroups(service, [[DATA, 'bytes'], [SMS, 'events']]);
+  await service.app.catalog.loadRatingGroups();
+  for (const customer of ['acme', 'zenith', 'prepaid']) {
+    await provisionFleet(service, { customerId: customer, devices: [`${customer}-dev`], timeZone: 'Europe/Paris', ...(customer === 'acme' ? { tariff: TARIFF } : {}) });
+    await service.http.ok('PUT', `/v1/customers/${customer}`, {
+      name: customer, currency: 'EUR', time_zone: 'Europe/Paris', tariff_id: 'postpaid-tariff', credit_limit: '100.00',
+      billing_mode: customer === 'prepaid' ? 'prepaid' : 'postpaid', payment_terms_days: 14, tax_rates: [{ name: 'VAT', percent: '20' }],
+    });
+  }
+});
+afterAll(() => service?.close());
+
+async function spend(customer: string, bytes: number, sms: number): Promise<void> {
+  const device = `${customer}-dev`;
+  await service.grpc.ok('Reserve', { session_id: `${customer}-data`, request_number: 1, device_id: device, items: [{ rating_group: DATA, requested_units: String(bytes) }] });
+  await service.grpc.ok('Commit', { session_id: `${customer}-data`, request_number: 2, device_id: device, final: true, items: [{ rating_group: DATA, used_units: String(bytes) }] });
+  for (let index = 0; index < sms; index++) await service.grpc.ok('Charge', { event_id: `${customer}-sms-${index}`, device_id: device, rating_group: SMS, units: '1' });
+}
+
+describe('a billing run', () => {
+  it("invoices each postpaid customer's closed period once, with tax per line and totals equal to the lines", async () => {
+    await spend('acme', 2_000_000, 5);
+    await spend('zenith', 333_000, 7);
+    await spend('prepaid', 1_000_000, 1);
+    // Postpaid usage runs the balance below zero, within the credit limit.
+    expect((await service.grpc.ok('GetBalance', { customer_id: 'acme' })).wallet).toMatchObject({ balance: '-2.050000', available: '97.950000' });
+    await service.app.ledger.drainOnce();
+
+    const asOf = '2026-12-01T06:00:00Z';
+    const run = await service.http.ok('POST', '/v1/billing/runs', { as_of: asOf });
+    expect(run).toEqual({ as_of: '2026-12-01T06:00:00.000Z', invoiced: ['INV-2026-000001', 'INV-2026-000002'], already_invoiced: 0, nothing_to_invoice: 0 });
+    expect(await service.http.ok('POST', '/v1/billing/runs', { as_of: asOf }), 'a repeated run makes nothing twice')
+      .toEqual({ as_of: '2026-12-01T06:00:00.000Z', invoiced: [], already_invoiced: 2, nothing_to_invoice: 0 });
+
+    const invoice = await service.http.ok('GET', '/v1/invoices/INV-2026-000001');
+    expect(invoice).toEqual({
+      id: 'INV-2026-000001', customer_id: 'acme', period_start: '2026-11-01', period_end: '2026-12-01', currency: 'EUR', status: 'issued',
+      subtotal: '2.050000', tax: '0.410000', total: '2.460000', issued_at: '2026-12-01T06:00:00.000Z', due_at: '2026-12-15T06:00:00.000Z',
+      lines: [
+        { position: 1, kind: 'usage', description: 'rating group 1', rating_group: DATA, units: '2000000', amount: '2.000000' },
+        { position: 2, kind: 'usage', description: 'rating group 2', rating_group: SMS, units: '5', amount: '0.050000' },
+        { position: 3, kind: 'tax', description: 'VAT 20%', rating_group: null, units: null, amount: '0.410000' },
+      ],
+    });
+    // 0.333 + 0.07: each line's 20 % rounds half-even on its own (0.0666 and 0.014).
+    expect(await service.http.ok('GET', '/v1/invoices/INV-2026-000002')).toMatchObject({ customer_id: 'zenith', subtotal: '0.403000', tax: '0.080600', total: '0.483600' });
+    expect((await service.http.ok('GET', '/v1/customers/prepaid/invoices')).items, 'a prepaid customer gets statements, not invoices').toEqual([]);
+    expect((await service.http.ok('GET', '/v1/customers/acme/invoices')).items.map((item: { id: string }) => item.id)).toEqual(['INV-2026-000001']);
+  });
+
+  it.each([
+    ['an as_of that is not RFC 3339', { as_of: 'tomorrow' }, 'as_of'],
+    ['an unknown field', { asof: '2026-12-01T00:00:00Z' }, 'body'],
+  ])('refuses %s, naming the field', async (_name, body, field) => {
+    const refused = await service.http.request('POST', '/v1/billing/runs', body);
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({ code: 'INVALID_ARGUMENT', field });
+  });
+});
