@@ -4,13 +4,15 @@
 // rounded half-even to a micro-unit line by line and then added up, so each line's tax is what a
 // reader recomputes from it. The total is the sum of the lines, checked before anything is
 // written. Invoices are numbered without gaps per issuer and year of issue, from a counter taken
-// in the same transaction, and a run repeated for the same instant finds every invoice made.
+// in the same transaction, and a run repeated for the same instant finds every invoice made. A
+// customer's unallocated credit (overpayments) pays a new invoice as it is issued.
 import type pg from 'pg';
 import type { Clock } from '../clock.js';
 import { inTransaction } from '../db/database.js';
 import { Decimal } from '../rating/decimal.js';
 import { billingPeriodAt, type BillingPeriod } from './billing-cycle.js';
 import { usageByRatingGroup } from './journal-usage.js';
+import { allocateCredit } from './payments.js';
 
 export interface BillingRunReport {
   as_of: string;
@@ -93,6 +95,8 @@ export class BillingRun {
           position: index + 1, kind: line.kind, description: line.description, rating_group: line.ratingGroup,
           units: line.units?.toString() ?? null, amount_micros: line.amountMicros.toString(),
         })))]);
+      // Credit left by earlier overpayments pays the new invoice first.
+      await allocateCredit(client, customer.id);
       return id;
     });
   }

@@ -7,6 +7,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import { z } from 'zod';
 import type { BillingRun } from '../billing/billing-run.js';
 import type { InvoiceService } from '../billing/invoices.js';
+import type { PaymentService } from '../billing/payments.js';
 import type { StatementService } from '../billing/statements.js';
 import type { CatalogService } from '../catalog/catalog-service.js';
 import type { SubscriptionService } from '../catalog/subscription-service.js';
@@ -41,6 +42,7 @@ export interface HttpServices {
   statements: StatementService;
   billing: BillingRun;
   invoices: InvoiceService;
+  payments: PaymentService;
   clock: Clock;
 }
 
@@ -78,14 +80,16 @@ export function createHttpServer(services: HttpServices, log: FastifyBaseLogger,
 
 const billingRunBody = z.strictObject({ as_of: z.string().refine((text) => parseRfc3339(text) !== undefined, RFC3339_RULE).optional() });
 
-/** Billing runs on demand (they also run on a schedule), and the invoices they made. */
-function registerBilling(app: FastifyInstance, services: Pick<HttpServices, 'billing' | 'invoices' | 'clock'>): void {
+/** Billing runs on demand (they also run on a schedule), the invoices they made, and payments. */
+function registerBilling(app: FastifyInstance, services: Pick<HttpServices, 'billing' | 'invoices' | 'payments'>): void {
   app.post('/v1/billing/runs', (request) => {
     const { as_of: asOf } = parseWith(billingRunBody, request.body ?? {});
     return asOf === undefined ? services.billing.run() : services.billing.run(parseRfc3339(asOf)!);
   });
   app.get<{ Params: Params }>('/v1/customers/:id/invoices', (request) => services.invoices.list(request.params.id));
   app.get<{ Params: Params }>('/v1/invoices/:id', (request) => services.invoices.get(request.params.id));
+  app.post('/v1/payments', (request) => services.payments.record(request.body));
+  app.get<{ Params: Params }>('/v1/customers/:id/receivables', (request) => services.payments.receivables(request.params.id));
 }
 
 /** The journal: what waits in Redis, whether Redis and the journal agree, restoring Redis from it, and statements. */

@@ -23,11 +23,13 @@ beforeAll(async () => {
 });
 afterAll(() => service?.close());
 
+let sessions = 0;
 async function spend(customer: string, bytes: number, sms: number): Promise<void> {
   const device = `${customer}-dev`;
-  await service.grpc.ok('Reserve', { session_id: `${customer}-data`, request_number: 1, device_id: device, items: [{ rating_group: DATA, requested_units: String(bytes) }] });
-  await service.grpc.ok('Commit', { session_id: `${customer}-data`, request_number: 2, device_id: device, final: true, items: [{ rating_group: DATA, used_units: String(bytes) }] });
-  for (let index = 0; index < sms; index++) await service.grpc.ok('Charge', { event_id: `${customer}-sms-${index}`, device_id: device, rating_group: SMS, units: '1' });
+  const session = `${customer}-${++sessions}`;
+  await service.grpc.ok('Reserve', { session_id: session, request_number: 1, device_id: device, items: [{ rating_group: DATA, requested_units: String(bytes) }] });
+  await service.grpc.ok('Commit', { session_id: session, request_number: 2, device_id: device, final: true, items: [{ rating_group: DATA, used_units: String(bytes) }] });
+  for (let index = 0; index < sms; index++) await service.grpc.ok('Charge', { event_id: `${session}-sms-${index}`, device_id: device, rating_group: SMS, units: '1' });
 }
 
 describe('a billing run', () => {
@@ -59,6 +61,42 @@ describe('a billing run', () => {
     expect(await service.http.ok('GET', '/v1/invoices/INV-2026-000002')).toMatchObject({ customer_id: 'zenith', subtotal: '0.403000', tax: '0.080600', total: '0.483600' });
     expect((await service.http.ok('GET', '/v1/customers/prepaid/invoices')).items, 'a prepaid customer gets statements, not invoices').toEqual([]);
     expect((await service.http.ok('GET', '/v1/customers/acme/invoices')).items.map((item: { id: string }) => item.id)).toEqual(['INV-2026-000001']);
+  });
+
+  it('records payments once: partial, then over, leaving credit that pays the next invoice', async () => {
+    const pay = (paymentId: string, amount: string) => service.http.ok('POST', '/v1/payments', {
+      payment_id: paymentId, customer_id: 'acme', invoice_id: 'INV-2026-000001', amount, currency: 'EUR', method: 'transfer', reference: `ref-${paymentId}`,
+    });
+    const partial = await pay('pay-1', '1.00');
+    expect(partial.receivables).toMatchObject({ outstanding: '1.460000', credit: '0.000000', aging: { current: '1.460000' }, invoices: [{ invoice_id: 'INV-2026-000001', owed: '1.460000', overdue: false }] });
+    const over = await pay('pay-2', '2.00');
+    expect(over.receivables).toMatchObject({ outstanding: '-0.540000', credit: '0.540000', invoices: [] });
+    expect((await service.http.ok('GET', '/v1/invoices/INV-2026-000001')).status).toBe('paid');
+    // The payments went into the wallet: usage 2.05 is paid back with 3.00.
+    expect((await service.grpc.ok('GetBalance', { customer_id: 'acme' })).wallet.balance).toBe('0.950000');
+
+    expect(await pay('pay-2', '2.00'), 'a retry changes nothing').toMatchObject({ recorded: false, receivables: over.receivables });
+    expect((await service.grpc.ok('GetBalance', { customer_id: 'acme' })).wallet.balance).toBe('0.950000');
+    const conflicting = await service.http.request('POST', '/v1/payments', { payment_id: 'pay-2', customer_id: 'acme', amount: '2.50', currency: 'EUR', method: 'transfer' });
+    expect(conflicting.status).toBe(409);
+    expect(conflicting.body.error).toMatchObject({ code: 'IDEMPOTENCY_CONFLICT', field: 'payment_id' });
+
+    // December's usage is invoiced in January, and the credit pays part of it at once.
+    service.clock.advance(Date.parse('2026-12-10T12:00:00Z') - service.clock.nowMs());
+    await spend('acme', 1_000_000, 0);
+    await service.app.ledger.drainOnce();
+    expect((await service.http.ok('POST', '/v1/billing/runs', { as_of: '2027-01-01T06:00:00Z' })).invoiced).toEqual(['INV-2027-000001']);
+    expect(await service.http.ok('GET', '/v1/invoices/INV-2027-000001')).toMatchObject({ period_start: '2026-12-01', total: '1.200000', status: 'issued' });
+    expect((await service.http.ok('GET', '/v1/customers/acme/receivables'))).toMatchObject({ outstanding: '0.660000', credit: '0.000000' });
+  });
+
+  it("ages what is owed by days past due, and marks it overdue", async () => {
+    service.clock.advance(Date.parse('2027-03-01T12:00:00Z') - service.clock.nowMs());
+    // Zenith's November invoice was due on 15 December: 77 days late.
+    expect(await service.http.ok('GET', '/v1/customers/zenith/receivables')).toMatchObject({
+      outstanding: '0.483600', aging: { current: '0.000000', '1-30': '0.000000', '31-60': '0.000000', '61-90': '0.483600', '90+': '0.000000' },
+      invoices: [{ invoice_id: 'INV-2026-000002', owed: '0.483600', overdue: true }],
+    });
   });
 
   it.each([
