@@ -1,6 +1,7 @@
 // Billing runs: every postpaid or hybrid customer whose billing period has closed gets its
-// invoice for that period, once. Its lines are the usage per rating group read from the journal
-// (usage an allowance covered shows at zero cost), and per tax rate the tax of every line,
+// invoice for that period, once. Its lines are the recurring fees of its plans, the usage per
+// rating group read from the journal (usage an allowance covered shows at zero cost), and per
+// tax rate the tax of every line,
 // rounded half-even to a micro-unit line by line and then added up, so each line's tax is what a
 // reader recomputes from it. The total is the sum of the lines, checked before anything is
 // written. Invoices are numbered without gaps per issuer and year of issue, from a counter taken
@@ -11,6 +12,8 @@ import type { Clock } from '../clock.js';
 import { inTransaction } from '../db/database.js';
 import { Decimal } from '../rating/decimal.js';
 import { billingPeriodAt, type BillingPeriod } from './billing-cycle.js';
+import type { FeeDocument } from '../catalog/catalog-document.js';
+import { recurringFeeLines } from '../catalog/recurring-fees.js';
 import { usageByRatingGroup } from './journal-usage.js';
 import { allocateCredit } from './payments.js';
 
@@ -33,11 +36,19 @@ interface BilledCustomer {
 }
 
 interface Line {
-  kind: 'usage' | 'tax';
+  kind: 'fee' | 'usage' | 'tax';
   description: string;
+  deviceId?: string | null;
   ratingGroup: number | null;
   units: bigint | null;
   amountMicros: bigint;
+}
+
+interface SubscriptionRow {
+  device_id: string | null;
+  valid_from: Date;
+  valid_until: Date | null;
+  fees: FeeDocument[];
 }
 
 const ISSUER = 'INV';
@@ -73,8 +84,8 @@ export class BillingRun {
     const cycle = { timeZone: customer.time_zone, anniversaryDay: customer.anniversary_day };
     const period = billingPeriodAt(cycle, billingPeriodAt(cycle, asOfMs).startMs - 1);
     const lines = await this.lines(customer, period);
-    if (lines.length === 0 || lines[0]!.kind !== 'usage') return 'nothing';
-    const subtotal = sum(lines.filter((line) => line.kind === 'usage'));
+    if (!lines.some((line) => line.kind !== 'tax')) return 'nothing';
+    const subtotal = sum(lines.filter((line) => line.kind !== 'tax'));
     const tax = sum(lines.filter((line) => line.kind === 'tax'));
     if (subtotal + tax !== sum(lines)) throw new Error(`invoice of ${customer.id}: the total is not the sum of its lines`);
     return inTransaction(this.pool, async (client) => {
@@ -88,11 +99,11 @@ export class BillingRun {
         [id, customer.id, period.startDate, period.endDate, customer.currency, subtotal, tax, subtotal + tax,
           new Date(asOfMs), new Date(asOfMs + customer.payment_terms_days * DAY_MS)]);
       await client.query(
-        `INSERT INTO invoice_lines (invoice_id, position, kind, description, rating_group, units, amount_micros)
-         SELECT $1, l.position, l.kind, l.description, l.rating_group, l.units, l.amount_micros
-         FROM jsonb_to_recordset($2::jsonb) AS l(position integer, kind text, description text, rating_group integer, units bigint, amount_micros bigint)`,
+        `INSERT INTO invoice_lines (invoice_id, position, kind, description, device_id, rating_group, units, amount_micros)
+         SELECT $1, l.position, l.kind, l.description, l.device_id, l.rating_group, l.units, l.amount_micros
+         FROM jsonb_to_recordset($2::jsonb) AS l(position integer, kind text, description text, device_id text, rating_group integer, units bigint, amount_micros bigint)`,
         [id, JSON.stringify(lines.map((line, index) => ({
-          position: index + 1, kind: line.kind, description: line.description, rating_group: line.ratingGroup,
+          position: index + 1, kind: line.kind, description: line.description, device_id: line.deviceId ?? null, rating_group: line.ratingGroup,
           units: line.units?.toString() ?? null, amount_micros: line.amountMicros.toString(),
         })))]);
       // Credit left by earlier overpayments pays the new invoice first.
@@ -106,11 +117,44 @@ export class BillingRun {
     const usageLines: Line[] = usage.map((group) => ({
       kind: 'usage', description: `rating group ${group.ratingGroup}`, ratingGroup: group.ratingGroup, units: group.units, amountMicros: group.amountMicros,
     }));
+    const taxed = [...(await this.feeLines(customer, period)), ...usageLines];
     const taxLines: Line[] = customer.tax_rates.map((rate) => ({
       kind: 'tax', description: `${rate.name} ${rate.percent}%`, ratingGroup: null, units: null,
-      amountMicros: usageLines.reduce((total, line) => total + taxOf(line.amountMicros, rate.percent), 0n),
+      amountMicros: taxed.reduce((total, line) => total + taxOf(line.amountMicros, rate.percent), 0n),
     }));
-    return [...usageLines, ...taxLines];
+    return [...taxed, ...taxLines];
+  }
+
+  /**
+   * The recurring fees of the plans in force during the period, each in the version in force when
+   * its subscription starts in it: a customer's plan charges its devices that have no plan of
+   * their own, and the customer; a device's own plan charges that device. Prorated by the days
+   * each was covered in the fee's period (see recurring-fees.ts).
+   */
+  private async feeLines(customer: BilledCustomer, period: BillingPeriod): Promise<Line[]> {
+    const [{ rows: subscriptions }, { rows: devices }] = await Promise.all([
+      this.pool.query<SubscriptionRow>(
+        `SELECT s.device_id, s.valid_from, s.valid_until, v.fees FROM subscriptions s
+         JOIN LATERAL (SELECT fees FROM plan_versions WHERE plan_id = s.plan_id AND effective_from <= greatest(s.valid_from, $2)
+                       ORDER BY effective_from DESC LIMIT 1) v ON true
+         WHERE s.customer_id = $1 AND s.valid_from < $3 AND (s.valid_until IS NULL OR s.valid_until > $2)`,
+        [customer.id, new Date(period.startMs), new Date(period.endMs)]),
+      this.pool.query<{ id: string }>('SELECT id FROM devices WHERE customer_id = $1 ORDER BY id', [customer.id]),
+    ]);
+    const ownPlans = new Set(subscriptions.flatMap((row) => (row.device_id === null ? [] : [row.device_id])));
+    return subscriptions.flatMap((subscription) => {
+      const span = { fromMs: subscription.valid_from.getTime(), untilMs: subscription.valid_until?.getTime() ?? null };
+      const covered = devices.filter((device) => (subscription.device_id === null ? !ownPlans.has(device.id) : device.id === subscription.device_id));
+      const fees = subscription.device_id === null ? subscription.fees : subscription.fees.filter((fee) => fee.per === 'device');
+      return recurringFeeLines({
+        fees, customerId: customer.id, timeZone: customer.time_zone, atMs: period.startMs, customer: span,
+        // A device is charged for the days its plan covered it: devices keep no activation dates yet.
+        devices: covered.map((device) => ({ id: device.id, active: span })),
+      }).map((fee): Line => ({
+        kind: 'fee', description: `${fee.fee}, ${fee.activeDays} of ${fee.periodDays} days`, deviceId: fee.deviceId,
+        ratingGroup: null, units: null, amountMicros: fee.amountMicros,
+      }));
+    });
   }
 }
 

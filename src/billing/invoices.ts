@@ -10,7 +10,7 @@ interface InvoiceRow {
 }
 
 interface LineRow {
-  position: number; kind: string; description: string; rating_group: number | null; units: string | null; amount_micros: string;
+  position: number; kind: string; description: string; device_id: string | null; rating_group: number | null; units: string | null; amount_micros: string;
 }
 
 const INVOICES_LISTED_MAX = 100;
@@ -36,7 +36,7 @@ export class InvoiceService {
     return {
       ...invoiceView(rows[0]),
       lines: lines.rows.map((line) => ({
-        position: line.position, kind: line.kind, description: line.description, rating_group: line.rating_group,
+        position: line.position, kind: line.kind, description: line.description, device_id: line.device_id, rating_group: line.rating_group,
         units: line.units, amount: formatMicros(BigInt(line.amount_micros)),
       })),
     };
