@@ -28,7 +28,7 @@ export class InvoiceService {
     return { items: rows.map(invoiceView) };
   }
 
-  async get(invoiceId: string) {
+  async get(invoiceId: string): Promise<InvoiceDetail> {
     if (!isId(invoiceId)) throw new AppError('INVALID_ARGUMENT', ID_RULE, 'id');
     const { rows } = await this.pool.query<InvoiceRow>(`SELECT ${INVOICE_COLUMNS} FROM invoices WHERE id = $1`, [invoiceId]);
     if (rows[0] === undefined) throw new AppError('NOT_FOUND', `invoice ${invoiceId} does not exist`, 'id');
@@ -50,3 +50,7 @@ function invoiceView(row: InvoiceRow) {
     issued_at: row.issued_at.toISOString(), due_at: row.due_at.toISOString(),
   };
 }
+
+export type InvoiceDetail = ReturnType<typeof invoiceView> & {
+  lines: { position: number; kind: string; description: string; device_id: string | null; rating_group: number | null; units: string | null; amount: string }[];
+};

@@ -6,6 +6,7 @@ import { maxHeaderSize } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { BillingRun } from '../billing/billing-run.js';
+import { invoiceCsv, invoiceHtml, invoicePdf } from '../billing/invoice-documents.js';
 import type { InvoiceService } from '../billing/invoices.js';
 import type { PaymentService } from '../billing/payments.js';
 import type { StatementService } from '../billing/statements.js';
@@ -88,6 +89,12 @@ function registerBilling(app: FastifyInstance, services: Pick<HttpServices, 'bil
   });
   app.get<{ Params: Params }>('/v1/customers/:id/invoices', (request) => services.invoices.list(request.params.id));
   app.get<{ Params: Params }>('/v1/invoices/:id', (request) => services.invoices.get(request.params.id));
+  app.get<{ Params: Params }>('/v1/invoices/:id/html', async (request, reply) =>
+    reply.type('text/html; charset=utf-8').send(invoiceHtml(await services.invoices.get(request.params.id))));
+  app.get<{ Params: Params }>('/v1/invoices/:id/csv', async (request, reply) =>
+    reply.type('text/csv; charset=utf-8').send(invoiceCsv(await services.invoices.get(request.params.id))));
+  app.get<{ Params: Params }>('/v1/invoices/:id/pdf', async (request, reply) =>
+    reply.type('application/pdf').send(await invoicePdf(await services.invoices.get(request.params.id))));
   app.post('/v1/payments', (request) => services.payments.record(request.body));
   app.get<{ Params: Params }>('/v1/customers/:id/receivables', (request) => services.payments.receivables(request.params.id));
 }

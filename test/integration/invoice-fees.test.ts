@@ -29,4 +29,23 @@ describe('recurring fees on invoices', () => {
       { position: 2, kind: 'fee', description: 'device-access, 8 of 30 days', device_id: 'fleet-b', rating_group: null, units: null, amount: '0.400000' },
     ]);
   });
+
+  it('renders the invoice as CSV of its lines, HTML and PDF, with the same amounts', async () => {
+    const base = `${service.http.baseUrl}/v1/invoices/INV-2026-000001`;
+    const csv = await fetch(`${base}/csv`);
+    expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
+    expect(await csv.text()).toBe([
+      'position,kind,description,device_id,rating_group,units,amount',
+      '1,fee,"device-access, 8 of 30 days",fleet-a,,,0.400000',
+      '2,fee,"device-access, 8 of 30 days",fleet-b,,,0.400000',
+      '',
+    ].join('\r\n'));
+    const html = await (await fetch(`${base}/html`)).text();
+    expect(html).toContain('<h1>Invoice INV-2026-000001</h1>');
+    expect(html).toContain('<tr><th colspan="3">Total</th><td class="number">0.800000</td></tr>');
+    const pdf = Buffer.from(await (await fetch(`${base}/pdf`)).arrayBuffer());
+    expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
+    expect(pdf.length).toBeGreaterThan(500);
+    expect((await fetch(`${service.http.baseUrl}/v1/invoices/INV-2026-999999/pdf`)).status).toBe(404);
+  });
 });
