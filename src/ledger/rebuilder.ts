@@ -12,6 +12,7 @@ import type pg from 'pg';
 import type { KeySpace } from '../balance/keys.js';
 import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
+import { drainBacklog, forEachCustomerBatch } from './customer-batches.js';
 import type { Journal } from './journal.js';
 import type { LedgerWorker } from './ledger-worker.js';
 
@@ -20,8 +21,6 @@ export interface RebuildReport {
   /** Money that was held in Redis, by the journal, and is now released. */
   voided_held_micros: string;
 }
-
-const CUSTOMERS_PER_BATCH = 500;
 
 export class Rebuilder {
   constructor(
@@ -34,17 +33,15 @@ export class Rebuilder {
   ) {}
 
   async rebuild(): Promise<RebuildReport> {
-    while ((await this.ledger.drainOnce()) > 0);
+    await drainBacklog(this.ledger);
     const backlog = await this.ledger.backlog(this.clock.nowMs());
     if (backlog.events > 0) throw new AppError('CONFLICT', `${backlog.events} events still wait in Redis to be journaled; rebuild once they are`);
     const report = { customers: 0, voided: 0n };
-    for (let after = ''; ;) {
-      const { rows } = await this.pool.query<{ id: string }>('SELECT id FROM customers WHERE id > $1 ORDER BY id LIMIT $2', [after, CUSTOMERS_PER_BATCH]);
-      if (rows.length === 0) return { customers: report.customers, voided_held_micros: report.voided.toString() };
-      report.voided += await this.restore(rows.map((row) => row.id));
-      report.customers += rows.length;
-      after = rows[rows.length - 1]!.id;
-    }
+    await forEachCustomerBatch(this.pool, async (customerIds) => {
+      report.voided += await this.restore(customerIds);
+      report.customers += customerIds.length;
+    });
+    return { customers: report.customers, voided_held_micros: report.voided.toString() };
   }
 
   /** Returns the held money voided. */

@@ -5,6 +5,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import type pg from 'pg';
 import type { KeySpace } from '../balance/keys.js';
+import { drainBacklog, forEachCustomerBatch } from './customer-batches.js';
 import type { Journal } from './journal.js';
 import type { LedgerWorker } from './ledger-worker.js';
 
@@ -22,9 +23,6 @@ export interface Reconciliation {
   differences: CustomerReconciliation[];
 }
 
-const CUSTOMERS_PER_BATCH = 500;
-/** Passes of the ledger before comparing; traffic that outruns them shows as in flight. */
-const DRAIN_PASSES_MAX = 100;
 const STREAM_SCAN_MAX = 100_000;
 
 export class Reconciler {
@@ -37,20 +35,18 @@ export class Reconciler {
   ) {}
 
   async reconcile(): Promise<Reconciliation> {
-    for (let pass = 0; pass < DRAIN_PASSES_MAX && (await this.ledger.drainOnce()) > 0; pass++);
+    await drainBacklog(this.ledger);
     const report: Reconciliation = { customers: 0, differences: [] };
-    for (let after = ''; ;) {
-      const { rows } = await this.pool.query<{ id: string }>('SELECT id FROM customers WHERE id > $1 ORDER BY id LIMIT $2', [after, CUSTOMERS_PER_BATCH]);
-      if (rows.length === 0) return report;
-      const compared = await this.compare(rows.map((row) => row.id));
+    await forEachCustomerBatch(this.pool, async (customerIds) => {
+      const compared = await this.compare(customerIds);
       report.customers += compared.length;
       const inFlight = await this.customersInFlight();
       for (const customer of compared) {
         customer.in_flight = inFlight.has(customer.customer_id);
         if (customer.in_flight || !agrees(customer)) report.differences.push(customer);
       }
-      after = rows[rows.length - 1]!.id;
-    }
+    });
+    return report;
   }
 
   private async compare(customerIds: string[]): Promise<CustomerReconciliation[]> {

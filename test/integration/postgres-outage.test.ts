@@ -5,55 +5,24 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp } from '../../src/app.js';
-import { connectRedis, whenReady } from '../../src/balance/redis-connection.js';
-import { ManualClock } from '../../src/clock.js';
-import { loadConfig } from '../../src/config.js';
 import { createPool } from '../../src/db/database.js';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../src/infra/embedded-postgres.js';
 import { freePort } from '../../src/infra/free-port.js';
-import { createTestContext } from '../support/context.js';
-import { GrpcClient, HttpClient, provisionFleet, ratingGroups, START_MS, type TestService } from '../support/service.js';
+import { provisionFleet, ratingGroups, startTestService, type TestService } from '../support/service.js';
 
 const SMS = 2;
-const SCHEMA = 'outage';
 
 let service: TestService;
 let postgres: EmbeddedPostgresHandle;
 let directory: string;
 let port: number;
 
-/** startTestService, but on a private PostgreSQL. */
-async function startOnPrivatePostgres(): Promise<TestService> {
-  const context = await createTestContext('postgres-outage');
-  const config = loadConfig({
-    REDIS_KEY_PREFIX: context.keyPrefix, DATABASE_SCHEMA: SCHEMA,
-    GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'silent',
-  });
-  const redis = connectRedis({ url: context.redisUrl });
-  redis.on('error', () => undefined);
-  await whenReady(redis);
-  const pool = createPool(postgres.url, SCHEMA);
-  const app = await startApp({ config, redis, pool, clock: new ManualClock(START_MS), logger: pino({ level: 'silent' }), startBackgroundJobs: false });
-  const grpc = new GrpcClient(`127.0.0.1:${app.grpcPort}`);
-  const http = new HttpClient(`http://127.0.0.1:${app.httpPort}`);
-  const close = async () => {
-    grpc.close();
-    await app.close();
-    redis.disconnect();
-    await pool.end();
-    await context.cleanup();
-  };
-  return { app, clock: new ManualClock(START_MS), config, context, redis, grpc, http, close };
-}
-
 beforeAll(async () => {
   directory = await mkdtemp(join(tmpdir(), 'io-billing-postgres-outage-'));
   port = await freePort();
   postgres = await startEmbeddedPostgres({ directory: join(directory, 'data'), port });
-  service = await startOnPrivatePostgres();
+  service = await startTestService('postgres-outage', { databaseUrl: postgres.url });
   await ratingGroups(service, [[SMS, 'events']]);
   await service.app.catalog.loadRatingGroups();
   await provisionFleet(service, {
@@ -95,7 +64,7 @@ describe('a PostgreSQL outage', () => {
     for (let pass = 0; pass < 10 && journaled < waiting; pass++) journaled += await service.app.ledger.drainOnce().catch(() => 0);
     expect(journaled).toBe(waiting);
     expect(await service.http.ok('GET', '/v1/ledger/reconciliation')).toEqual({ customers: 1, differences: [] });
-    const pool = createPool(postgres.url, SCHEMA);
+    const pool = createPool(postgres.url, service.context.schema);
     const { rows } = await pool.query<{ events: string; distinct: string }>(
       `SELECT count(*) AS events, count(DISTINCT stream_id) AS distinct FROM journal_events WHERE customer_id = 'steady'`);
     await pool.end();

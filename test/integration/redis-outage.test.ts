@@ -8,16 +8,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp } from '../../src/app.js';
-import { connectRedis, whenReady } from '../../src/balance/redis-connection.js';
-import { ManualClock } from '../../src/clock.js';
-import { loadConfig } from '../../src/config.js';
-import { createPool } from '../../src/db/database.js';
 import { startRedisServer, type RedisServerHandle } from '../../src/infra/redis-server.js';
-import { createTestContext } from '../support/context.js';
-import { GrpcClient, HttpClient, provisionFleet, ratingGroups, START_MS, type TestService } from '../support/service.js';
+import { provisionFleet, ratingGroups, startTestService, type TestService } from '../support/service.js';
 
 const SMS = 2;
 /** "Fail fast": well under the 5 s a gateway might wait, and under the 2 s command timeout too. */
@@ -42,38 +35,13 @@ function redisOptions(port?: number) {
   return { directory, appendOnly: true, appendFsync: 'always', ...(port === undefined ? {} : { port }) } as const;
 }
 
-/** startTestService, but on a private redis-server, and with the expiry sweep running. */
-async function startOnPrivateRedis(): Promise<TestService> {
-  const context = await createTestContext('redis-outage');
-  const config = loadConfig({
-    REDIS_KEY_PREFIX: context.keyPrefix, DATABASE_SCHEMA: context.schema,
-    GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'silent', SWEEP_INTERVAL_MS: '50',
-  });
-  const redis = connectRedis({ url: redisServer.url });
-  redis.on('error', () => undefined);
-  await whenReady(redis);
-  const pool = createPool(context.databaseUrl, context.schema);
-  const clock = new ManualClock(START_MS);
-  // The sweep keeps calling Redis throughout the outage: its failures must not take the process down.
-  const app = await startApp({ config, redis, pool, clock, logger: pino({ level: 'silent' }), startBackgroundJobs: true });
-  const grpc = new GrpcClient(`127.0.0.1:${app.grpcPort}`);
-  const http = new HttpClient(`http://127.0.0.1:${app.httpPort}`);
-  const close = async () => {
-    grpc.close();
-    await app.close();
-    redis.disconnect();
-    await pool.end();
-    await context.cleanup();
-  };
-  return { app, clock, config, context, redis, grpc, http, close };
-}
-
 beforeAll(async () => {
   process.on('unhandledRejection', recordUnhandled);
   process.on('uncaughtException', recordUnhandled);
   directory = await mkdtemp(join(tmpdir(), 'io-billing-redis-outage-'));
   redisServer = await startRedisServer(redisOptions());
-  service = await startOnPrivateRedis();
+  // The background jobs keep calling Redis throughout the outage: their failures must not take the process down.
+  service = await startTestService('redis-outage', { redis: { url: redisServer.url }, environment: { SWEEP_INTERVAL_MS: '50' }, startBackgroundJobs: true });
   await ratingGroups(service, [[SMS, 'events']]);
   await service.app.catalog.loadRatingGroups();
   await provisionFleet(service, {

@@ -26,7 +26,12 @@ export interface TestService {
 
 export interface ServiceOptions {
   environment?: Record<string, string>;
-  redis?: { clusterNodes: { host: string; port: number }[] };
+  /** A cluster, or a private redis-server, instead of the run's shared one. */
+  redis?: { clusterNodes: { host: string; port: number }[] } | { url: string };
+  /** A private PostgreSQL (its own schema is still created in it), instead of the run's shared one. */
+  databaseUrl?: string;
+  /** The expiry sweep, allowance grants, ledger and billing schedule; off by default, tests drive them. */
+  startBackgroundJobs?: boolean;
 }
 
 export async function startTestService(name: string, options: ServiceOptions = {}): Promise<TestService> {
@@ -39,9 +44,11 @@ export async function startTestService(name: string, options: ServiceOptions = {
   const redis = connectRedis(options.redis ?? { url: context.redisUrl });
   redis.on('error', () => undefined);
   await whenReady(redis);
-  const pool = createPool(context.databaseUrl, context.schema);
+  const pool = createPool(options.databaseUrl ?? context.databaseUrl, context.schema);
   const clock = new ManualClock(START_MS);
-  const app = await startApp({ config, redis, pool, clock, logger: pino({ level: 'silent' }), startBackgroundJobs: false, benchNoopEnabled: true });
+  const app = await startApp({
+    config, redis, pool, clock, logger: pino({ level: 'silent' }), startBackgroundJobs: options.startBackgroundJobs ?? false, benchNoopEnabled: true,
+  });
   const grpcClient = new GrpcClient(`127.0.0.1:${app.grpcPort}`);
   const http = new HttpClient(`http://127.0.0.1:${app.httpPort}`);
   const close = async () => {
