@@ -11,6 +11,7 @@ import { Directory } from './balance/directory.js';
 import { KeySpace } from './balance/keys.js';
 import { Projection } from './balance/projection.js';
 import { BillingRun } from './billing/billing-run.js';
+import { CorrectionService } from './billing/corrections.js';
 import { InvoiceService } from './billing/invoices.js';
 import { PaymentService } from './billing/payments.js';
 import { StatementService } from './billing/statements.js';
@@ -99,6 +100,7 @@ export async function startApp(dependencies: AppDependencies): Promise<App> {
   const billing = new BillingRun(pool, clock);
   const invoices = new InvoiceService(pool);
   const payments = new PaymentService(pool, charging, clock);
+  const corrections = new CorrectionService(pool, charging, clock);
   const billingSchedule = new Periodic(() => billing.run(), config.billingRunIntervalMs,
     (error) => log.warn({ err: error }, 'the billing run failed; it runs again'));
   if (dependencies.startBackgroundJobs ?? true) {
@@ -111,7 +113,7 @@ export async function startApp(dependencies: AppDependencies): Promise<App> {
   const benchNoopEnabled = dependencies.benchNoopEnabled ?? false;
   const grpcServer = createGrpcServer(charging, log, { benchNoopEnabled });
   const grpcPort = await bindGrpcServer(grpcServer, config.grpcHost, config.grpcPort);
-  const http = createHttpServer({ charging, provisioning, catalog: catalogService, subscriptions, ledger, reconciler, rebuilder, statements, billing, invoices, payments, clock }, log as FastifyBaseLogger, {
+  const http = createHttpServer({ charging, provisioning, catalog: catalogService, subscriptions, ledger, reconciler, rebuilder, statements, billing, invoices, payments, corrections, clock }, log as FastifyBaseLogger, {
     bodyBytesMax: config.bodyBytesMax, adminToken: config.adminToken, benchNoopEnabled, health: () => health(redis, pool),
   });
   await http.listen({ host: config.httpHost, port: config.httpPort });

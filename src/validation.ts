@@ -1,7 +1,14 @@
 // Request bodies, queries and path parts are checked with zod schemas; the first problem becomes
 // an INVALID_ARGUMENT that names its field, as every transport reports it.
-import type { z } from 'zod';
+import { z } from 'zod';
 import { AppError } from './errors.js';
+import { parseAmount } from './money/amount.js';
+
+/** A positive amount as a decimal string, at most 6 decimals (parse it with parseAmount). */
+export const positiveAmountText = z.string().refine((text) => {
+  const parsed = parseAmount(text);
+  return parsed.ok && parsed.micros > 0n;
+}, 'must be a positive decimal string with at most 6 decimals');
 
 /** Parses with a schema; the first problem becomes an AppError naming its field. */
 export function parseWith<Schema extends z.ZodType>(schema: Schema, value: unknown, root = ''): z.output<Schema> {

@@ -92,7 +92,7 @@ export class BillingRun {
       await client.query('SELECT 1 FROM customers WHERE id = $1 FOR UPDATE', [customer.id]);
       const existing = await client.query('SELECT 1 FROM invoices WHERE customer_id = $1 AND period_start = $2', [customer.id, period.startDate]);
       if (existing.rowCount) return 'already';
-      const id = await nextNumber(client, new Date(asOfMs).getUTCFullYear());
+      const id = await nextNumber(client, ISSUER, new Date(asOfMs).getUTCFullYear());
       await client.query(
         `INSERT INTO invoices (id, customer_id, period_start, period_end, currency, status, subtotal_micros, tax_micros, total_micros, issued_at, due_at)
          VALUES ($1, $2, $3, $4, $5, 'issued', $6, $7, $8, $9, $10)`,
@@ -167,11 +167,14 @@ function sum(lines: readonly Line[]): bigint {
   return lines.reduce((total, line) => total + line.amountMicros, 0n);
 }
 
-/** The next number of the issuer's year, from a counter row locked until the transaction ends: no gaps, no repeats. */
-async function nextNumber(client: pg.PoolClient, year: number): Promise<string> {
+/**
+ * The next number of a series (INV for invoices, CN for credit notes) in a year, from a counter
+ * row locked until the transaction ends: no gaps, no repeats.
+ */
+export async function nextNumber(client: pg.PoolClient, series: string, year: number): Promise<string> {
   const { rows } = await client.query<{ last_number: number }>(
     `INSERT INTO invoice_counters (issuer, year, last_number) VALUES ($1, $2, 1)
      ON CONFLICT (issuer, year) DO UPDATE SET last_number = invoice_counters.last_number + 1
-     RETURNING last_number`, [ISSUER, year]);
-  return `${ISSUER}-${year}-${String(rows[0]!.last_number).padStart(6, '0')}`;
+     RETURNING last_number`, [series, year]);
+  return `${series}-${year}-${String(rows[0]!.last_number).padStart(6, '0')}`;
 }

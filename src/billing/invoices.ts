@@ -32,9 +32,14 @@ export class InvoiceService {
     if (!isId(invoiceId)) throw new AppError('INVALID_ARGUMENT', ID_RULE, 'id');
     const { rows } = await this.pool.query<InvoiceRow>(`SELECT ${INVOICE_COLUMNS} FROM invoices WHERE id = $1`, [invoiceId]);
     if (rows[0] === undefined) throw new AppError('NOT_FOUND', `invoice ${invoiceId} does not exist`, 'id');
-    const lines = await this.pool.query<LineRow>('SELECT * FROM invoice_lines WHERE invoice_id = $1 ORDER BY position', [invoiceId]);
+    const [lines, notes] = await Promise.all([
+      this.pool.query<LineRow>('SELECT * FROM invoice_lines WHERE invoice_id = $1 ORDER BY position', [invoiceId]),
+      this.pool.query<{ id: string; amount_micros: string; reason: string; issued_at: Date }>(
+        'SELECT id, amount_micros, reason, issued_at FROM credit_notes WHERE invoice_id = $1 ORDER BY issued_at, id', [invoiceId]),
+    ]);
     return {
       ...invoiceView(rows[0]),
+      credit_notes: notes.rows.map((note) => ({ id: note.id, amount: formatMicros(BigInt(note.amount_micros)), reason: note.reason, issued_at: note.issued_at.toISOString() })),
       lines: lines.rows.map((line) => ({
         position: line.position, kind: line.kind, description: line.description, device_id: line.device_id, rating_group: line.rating_group,
         units: line.units, amount: formatMicros(BigInt(line.amount_micros)),
@@ -52,5 +57,6 @@ function invoiceView(row: InvoiceRow) {
 }
 
 export type InvoiceDetail = ReturnType<typeof invoiceView> & {
+  credit_notes: { id: string; amount: string; reason: string; issued_at: string }[];
   lines: { position: number; kind: string; description: string; device_id: string | null; rating_group: number | null; units: string | null; amount: string }[];
 };

@@ -12,14 +12,14 @@ import { inTransaction } from '../db/database.js';
 import { AppError } from '../errors.js';
 import { ID_RULE, isId } from '../formats.js';
 import { formatMicros, parseAmount } from '../money/amount.js';
-import { parseWith } from '../validation.js';
+import { parseWith, positiveAmountText } from '../validation.js';
 
 const id = z.string().refine(isId, ID_RULE);
 const paymentBody = z.strictObject({
   payment_id: id,
   customer_id: id,
   invoice_id: id.optional(),
-  amount: z.string().refine((text) => { const parsed = parseAmount(text); return parsed.ok && parsed.micros > 0n; }, 'must be a positive decimal string with at most 6 decimals'),
+  amount: positiveAmountText,
   currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as "EUR"'),
   method: z.string().min(1, 'must not be empty').max(32, 'must be at most 32 characters'),
   reference: z.string().max(128, 'must be at most 128 characters').optional(),

@@ -6,6 +6,7 @@ import { maxHeaderSize } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { BillingRun } from '../billing/billing-run.js';
+import type { CorrectionService } from '../billing/corrections.js';
 import { invoiceCsv, invoiceHtml, invoicePdf } from '../billing/invoice-documents.js';
 import type { InvoiceService } from '../billing/invoices.js';
 import type { PaymentService } from '../billing/payments.js';
@@ -44,6 +45,7 @@ export interface HttpServices {
   billing: BillingRun;
   invoices: InvoiceService;
   payments: PaymentService;
+  corrections: CorrectionService;
   clock: Clock;
 }
 
@@ -82,7 +84,7 @@ export function createHttpServer(services: HttpServices, log: FastifyBaseLogger,
 const billingRunBody = z.strictObject({ as_of: z.string().refine((text) => parseRfc3339(text) !== undefined, RFC3339_RULE).optional() });
 
 /** Billing runs on demand (they also run on a schedule), the invoices they made, and payments. */
-function registerBilling(app: FastifyInstance, services: Pick<HttpServices, 'billing' | 'invoices' | 'payments'>): void {
+function registerBilling(app: FastifyInstance, services: Pick<HttpServices, 'billing' | 'invoices' | 'payments' | 'corrections'>): void {
   app.post('/v1/billing/runs', (request) => {
     const { as_of: asOf } = parseWith(billingRunBody, request.body ?? {});
     return asOf === undefined ? services.billing.run() : services.billing.run(parseRfc3339(asOf)!);
@@ -95,6 +97,8 @@ function registerBilling(app: FastifyInstance, services: Pick<HttpServices, 'bil
     reply.type('text/csv; charset=utf-8').send(invoiceCsv(await services.invoices.get(request.params.id))));
   app.get<{ Params: Params }>('/v1/invoices/:id/pdf', async (request, reply) =>
     reply.type('application/pdf').send(await invoicePdf(await services.invoices.get(request.params.id))));
+  app.post<{ Params: Params }>('/v1/invoices/:id/void', (request) => services.corrections.void(request.params.id));
+  app.post<{ Params: Params }>('/v1/invoices/:id/credit-notes', (request) => services.corrections.creditNote(request.params.id, request.body));
   app.post('/v1/payments', (request) => services.payments.record(request.body));
   app.get<{ Params: Params }>('/v1/customers/:id/receivables', (request) => services.payments.receivables(request.params.id));
 }

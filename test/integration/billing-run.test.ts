@@ -51,6 +51,7 @@ describe('a billing run', () => {
     expect(invoice).toEqual({
       id: 'INV-2026-000001', customer_id: 'acme', period_start: '2026-11-01', period_end: '2026-12-01', currency: 'EUR', status: 'issued',
       subtotal: '2.050000', tax: '0.410000', total: '2.460000', issued_at: '2026-12-01T06:00:00.000Z', due_at: '2026-12-15T06:00:00.000Z',
+      credit_notes: [],
       lines: [
         { position: 1, kind: 'usage', description: 'rating group 1', device_id: null, rating_group: DATA, units: '2000000', amount: '2.000000' },
         { position: 2, kind: 'usage', description: 'rating group 2', device_id: null, rating_group: SMS, units: '5', amount: '0.050000' },
@@ -97,6 +98,28 @@ describe('a billing run', () => {
       outstanding: '0.483600', aging: { current: '0.000000', '1-30': '0.000000', '31-60': '0.000000', '61-90': '0.483600', '90+': '0.000000' },
       invoices: [{ invoice_id: 'INV-2026-000002', owed: '0.483600', overdue: true }],
     });
+  });
+
+  it('voids an invoice nobody paid, and corrects a paid one only with credit notes, each once, never past its total', async () => {
+    expect(await service.http.ok('POST', '/v1/invoices/INV-2026-000002/void')).toEqual({ invoice_id: 'INV-2026-000002', status: 'void' });
+    expect(await service.http.ok('GET', '/v1/customers/zenith/receivables')).toMatchObject({ outstanding: '0.000000', invoices: [] });
+    const partlyPaid = await service.http.request('POST', '/v1/invoices/INV-2027-000001/void');
+    expect(partlyPaid.status).toBe(409);
+    expect(partlyPaid.body.error.message).toMatch(/partly paid: correct it with a credit note/);
+
+    const walletBefore = (await service.grpc.ok('GetBalance', { customer_id: 'acme' })).wallet.balance;
+    const note = { request_id: 'cn-acme-1', amount: '0.66', reason: 'goodwill' };
+    const credited = await service.http.ok('POST', '/v1/invoices/INV-2027-000001/credit-notes', note);
+    expect(credited).toEqual({ credit_note_id: 'CN-2027-000001', invoice_id: 'INV-2027-000001', amount: '0.660000', reason: 'goodwill' });
+    expect(await service.http.ok('POST', '/v1/invoices/INV-2027-000001/credit-notes', note), 'a retry is the same note').toEqual(credited);
+    expect(await service.http.ok('GET', '/v1/invoices/INV-2027-000001')).toMatchObject({ status: 'paid', credit_notes: [{ id: 'CN-2027-000001', amount: '0.660000' }] });
+    expect((await service.grpc.ok('GetBalance', { customer_id: 'acme' })).wallet.balance).toBe((Number(walletBefore) + 0.66).toFixed(6));
+
+    const conflicting = await service.http.request('POST', '/v1/invoices/INV-2027-000001/credit-notes', { ...note, amount: '0.10' });
+    expect(conflicting.body.error).toMatchObject({ code: 'IDEMPOTENCY_CONFLICT', field: 'request_id' });
+    const tooMuch = await service.http.request('POST', '/v1/invoices/INV-2027-000001/credit-notes', { request_id: 'cn-acme-2', amount: '0.55', reason: 'more' });
+    expect(tooMuch.status).toBe(400);
+    expect(tooMuch.body.error).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'amount', message: 'amount: must be at most 0.540000, what the invoice totals less earlier credit notes' });
   });
 
   it.each([
