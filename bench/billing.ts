@@ -61,9 +61,9 @@ async function fill(pool: pg.Pool): Promise<void> {
   await pool.query(`CREATE TABLE IF NOT EXISTS journal_events_2026_11 PARTITION OF journal_events FOR VALUES FROM ('2026-11-01T00:00:00Z') TO ('2026-12-01T00:00:00Z')`);
   for (let from = 1; from <= RECORDS; from += RECORDS_PER_STATEMENT) {
     await pool.query(`INSERT INTO journal_events (occurred_at, stream_partition, stream_id, type, customer_id, device_id, session_id,
-        charged_micros, balance_after_micros, held_after_micros, data)
+        charged_micros, balance_after_micros, held_after_micros, journaled_at, data)
       SELECT to_timestamp(($3::bigint + (n * 7919) % $4::bigint) / 1000.0), n % 16, n || '-0', 'commit', 'c' || (1 + n % $5), 'd' || (1 + n % $6), 's' || n,
-             401, -401 * n, 0,
+             401, -401 * n, 0, to_timestamp(($3::bigint + (n * 7919) % $4::bigint) / 1000.0),
              jsonb_build_object('cus', 'c' || (1 + n % $5), 'items', jsonb_build_array(jsonb_build_object('rg', 1 + n % 3, 'used', '800000', 'cm', '401')))
       FROM generate_series($1::bigint, $2::bigint) AS n`,
       [from, Math.min(RECORDS, from + RECORDS_PER_STATEMENT - 1), NOVEMBER_MS, MONTH_MS, CUSTOMERS, DEVICES]);

@@ -88,7 +88,7 @@ export async function startApp(dependencies: AppDependencies): Promise<App> {
   }, (error) => log.warn({ err: error }, 'expiry sweep failed; it runs again'));
   const granter = new AllowanceGranter(pool, directory, projection, clock, config.allowanceGrantIntervalMs,
     (error) => log.warn({ err: error }, 'granting allowances failed; it runs again'));
-  const journal = new Journal(pool);
+  const journal = new Journal(pool, clock);
   const ledger = new LedgerWorker(redis, keys, journal, {
     partitionCount: config.partitionCount, intervalMs: config.ledgerIntervalMs, batchMax: config.ledgerBatchMax,
     claimIdleMs: config.ledgerClaimIdleMs, backlogWarnEvents: config.ledgerBacklogWarnEvents,

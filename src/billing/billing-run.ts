@@ -54,6 +54,8 @@ interface SubscriptionRow {
 const ISSUER = 'INV';
 const CUSTOMERS_PER_BATCH = 200;
 const DAY_MS = 86_400_000;
+/** A bound on the walk back to a customer's last invoice: twenty years of monthly periods. */
+const MISSED_PERIODS_MAX = 240;
 
 export class BillingRun {
   constructor(
@@ -61,7 +63,11 @@ export class BillingRun {
     private readonly clock: Clock,
   ) {}
 
-  /** Invoices the last period closed at `asOfMs` (now by default) of every customer billed by invoice. */
+  /**
+   * Invoices, for every customer billed by invoice, each period closed at `asOfMs` (now by
+   * default) since its last invoice, oldest first: a run that did not happen for a while misses
+   * nothing. A customer's first invoice is for its last closed period.
+   */
   async run(asOfMs = this.clock.nowMs()): Promise<BillingRunReport> {
     const report: BillingRunReport = { as_of: new Date(asOfMs).toISOString(), invoiced: [], already_invoiced: 0, nothing_to_invoice: 0 };
     for (let after = ''; ;) {
@@ -69,21 +75,37 @@ export class BillingRun {
         `SELECT id, currency, time_zone, anniversary_day, payment_terms_days, tax_rates FROM customers
          WHERE billing_mode IN ('postpaid', 'hybrid') AND id > $1 ORDER BY id LIMIT $2`, [after, CUSTOMERS_PER_BATCH]);
       for (const customer of rows) {
-        const outcome = await this.invoice(customer, asOfMs);
-        if (outcome === 'already') report.already_invoiced++;
-        else if (outcome === 'nothing') report.nothing_to_invoice++;
-        else report.invoiced.push(outcome);
+        const periods = await this.periodsToInvoice(customer, asOfMs);
+        if (periods.length === 0) report.already_invoiced++;
+        for (const period of periods) {
+          const outcome = await this.invoice(customer, period, asOfMs);
+          if (outcome === 'already') report.already_invoiced++;
+          else if (outcome === 'nothing') report.nothing_to_invoice++;
+          else report.invoiced.push(outcome);
+        }
       }
       if (rows.length < CUSTOMERS_PER_BATCH) return report;
       after = rows[rows.length - 1]!.id;
     }
   }
 
-  /** The id of the invoice made; 'already' when the period was invoiced before, 'nothing' without usage. */
-  private async invoice(customer: BilledCustomer, asOfMs: number): Promise<string> {
+  private async periodsToInvoice(customer: BilledCustomer, asOfMs: number): Promise<BillingPeriod[]> {
     const cycle = { timeZone: customer.time_zone, anniversaryDay: customer.anniversary_day };
-    const period = billingPeriodAt(cycle, billingPeriodAt(cycle, asOfMs).startMs - 1);
-    const lines = await this.lines(customer, period);
+    const lastClosed = billingPeriodAt(cycle, billingPeriodAt(cycle, asOfMs).startMs - 1);
+    const { rows } = await this.pool.query<{ last: string | null }>(
+      'SELECT max(period_start)::text AS last FROM invoices WHERE customer_id = $1', [customer.id]);
+    const last = rows[0]?.last ?? null;
+    if (last === null) return [lastClosed];
+    const periods: BillingPeriod[] = [];
+    for (let period = lastClosed; period.startDate > last && periods.length < MISSED_PERIODS_MAX; period = billingPeriodAt(cycle, period.startMs - 1)) {
+      periods.push(period);
+    }
+    return periods.reverse();
+  }
+
+  /** The id of the invoice made; 'already' when the period was invoiced before, 'nothing' without usage. */
+  private async invoice(customer: BilledCustomer, period: BillingPeriod, asOfMs: number): Promise<string> {
+    const lines = await this.lines(customer, period, asOfMs);
     if (!lines.some((line) => line.kind !== 'tax')) return 'nothing';
     const subtotal = sum(lines.filter((line) => line.kind !== 'tax'));
     const tax = sum(lines.filter((line) => line.kind === 'tax'));
@@ -112,17 +134,35 @@ export class BillingRun {
     });
   }
 
-  private async lines(customer: BilledCustomer, period: BillingPeriod): Promise<Line[]> {
-    const usage = await usageByRatingGroup(this.pool, customer.id, period.startMs, period.endMs);
+  /**
+   * Usage of the period journaled by the run, and usage of earlier periods journaled after the
+   * customer's previous invoice was issued: late, labelled so, and on no other invoice.
+   */
+  private async lines(customer: BilledCustomer, period: BillingPeriod, asOfMs: number): Promise<Line[]> {
+    const usage = await usageByRatingGroup(this.pool, customer.id, { occurredFromMs: period.startMs, occurredBeforeMs: period.endMs, journaledUntilMs: asOfMs });
     const usageLines: Line[] = usage.map((group) => ({
       kind: 'usage', description: `rating group ${group.ratingGroup}`, ratingGroup: group.ratingGroup, units: group.units, amountMicros: group.amountMicros,
     }));
-    const taxed = [...(await this.feeLines(customer, period)), ...usageLines];
+    const taxed = [...(await this.feeLines(customer, period)), ...usageLines, ...(await this.lateUsageLines(customer, period, asOfMs))];
     const taxLines: Line[] = customer.tax_rates.map((rate) => ({
       kind: 'tax', description: `${rate.name} ${rate.percent}%`, ratingGroup: null, units: null,
       amountMicros: taxed.reduce((total, line) => total + taxOf(line.amountMicros, rate.percent), 0n),
     }));
     return [...taxed, ...taxLines];
+  }
+
+  private async lateUsageLines(customer: BilledCustomer, period: BillingPeriod, asOfMs: number): Promise<Line[]> {
+    const previous = await this.pool.query<{ issued_at: Date }>(
+      'SELECT issued_at FROM invoices WHERE customer_id = $1 AND period_start < $2 ORDER BY period_start DESC LIMIT 1', [customer.id, period.startDate]);
+    // Before a customer's first invoice nothing was invoiced, so nothing can be late.
+    if (previous.rows[0] === undefined) return [];
+    const late = await usageByRatingGroup(this.pool, customer.id, {
+      occurredBeforeMs: period.startMs, journaledAfterMs: previous.rows[0].issued_at.getTime(), journaledUntilMs: asOfMs,
+    });
+    return late.map((group) => ({
+      kind: 'usage', description: `rating group ${group.ratingGroup}, late usage from before ${period.startDate}`,
+      ratingGroup: group.ratingGroup, units: group.units, amountMicros: group.amountMicros,
+    }));
   }
 
   /**

@@ -44,7 +44,7 @@ export class StatementService {
       this.balanceBefore(customerId, period.startMs),
       this.balanceBefore(customerId, period.endMs),
       this.totals(customerId, period),
-      usageByRatingGroup(this.pool, customerId, period.startMs, period.endMs),
+      usageByRatingGroup(this.pool, customerId, { occurredFromMs: period.startMs, occurredBeforeMs: period.endMs }),
     ]);
     // A wallet opens at zero; a period without events closes where it opened.
     const opening = openingAfter ?? 0n;

@@ -2,6 +2,7 @@
 // id, in one transaction per batch. An entry already journaled (a redelivery after a crash
 // between commit and acknowledgement) is skipped by its key.
 import type pg from 'pg';
+import { systemClock, type Clock } from '../clock.js';
 import { inTransaction } from '../db/database.js';
 
 /** One entry of a partition's event stream, as XREADGROUP returns it. */
@@ -33,7 +34,11 @@ const PARTITION_LOCK_ID = 7_433_003;
 export class Journal {
   private readonly monthsReady = new Set<string>();
 
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    /** Dates journaling by the service's clock, as events are: billing compares the two. */
+    private readonly clock: Clock = systemClock,
+  ) {}
 
   /** Writes the entries; returns how many were new. */
   write(entries: readonly StreamEntry[]): Promise<number> {
@@ -86,14 +91,14 @@ export class Journal {
     return inTransaction(this.pool, async (client) => {
       const result = await client.query(
         `INSERT INTO journal_events (occurred_at, stream_partition, stream_id, type, customer_id, device_id, session_id, event_id,
-                                     charged_micros, topped_up_micros, balance_after_micros, held_after_micros, data)
+                                     charged_micros, topped_up_micros, balance_after_micros, held_after_micros, data, journaled_at)
          SELECT r.occurred_at, r.stream_partition, r.stream_id, r.type, r.customer_id, r.device_id, r.session_id, r.event_id,
-                r.charged_micros, r.topped_up_micros, r.balance_after_micros, r.held_after_micros, r.data
+                r.charged_micros, r.topped_up_micros, r.balance_after_micros, r.held_after_micros, r.data, $2
          FROM jsonb_to_recordset($1::jsonb) AS r(occurred_at timestamptz, stream_partition integer, stream_id text, type text,
            customer_id text, device_id text, session_id text, event_id text, charged_micros bigint, topped_up_micros bigint,
            balance_after_micros bigint, held_after_micros bigint, data jsonb)
          ON CONFLICT DO NOTHING`,
-        [JSON.stringify(rows)]);
+        [JSON.stringify(rows), new Date(this.clock.nowMs())]);
       return result.rowCount ?? 0;
     });
   }

@@ -91,6 +91,20 @@ describe('a billing run', () => {
     expect((await service.http.ok('GET', '/v1/customers/acme/receivables'))).toMatchObject({ outstanding: '0.660000', credit: '0.000000' });
   });
 
+  it('puts usage journaled after its period was invoiced on the next invoice, labelled late, and on no other', async () => {
+    // Used on 20 December, but journaled only on 15 January: December was invoiced on 1 January.
+    service.clock.set(Date.parse('2026-12-20T12:00:00Z'));
+    await spend('acme', 100_000, 0);
+    service.clock.set(Date.parse('2027-01-15T12:00:00Z'));
+    await service.app.ledger.drainOnce();
+    expect((await service.http.ok('POST', '/v1/billing/runs', { as_of: '2027-02-01T06:00:00Z' })).invoiced).toEqual(['INV-2027-000002']);
+    const january = await service.http.ok('GET', '/v1/invoices/INV-2027-000002');
+    expect(january).toMatchObject({ period_start: '2027-01-01', subtotal: '0.100000', tax: '0.020000', total: '0.120000' });
+    expect(january.lines[0]).toMatchObject({ kind: 'usage', description: 'rating group 1, late usage from before 2027-01-01', units: '100000', amount: '0.100000' });
+    expect((await service.http.ok('GET', '/v1/invoices/INV-2027-000001')).lines.map((line: { description: string }) => line.description), 'December stays as issued')
+      .toEqual(['rating group 1', 'VAT 20%']);
+  });
+
   it("ages what is owed by days past due, and marks it overdue", async () => {
     service.clock.advance(Date.parse('2027-03-01T12:00:00Z') - service.clock.nowMs());
     // Zenith's November invoice was due on 15 December: 77 days late.
@@ -98,6 +112,13 @@ describe('a billing run', () => {
       outstanding: '0.483600', aging: { current: '0.000000', '1-30': '0.000000', '31-60': '0.000000', '61-90': '0.483600', '90+': '0.000000' },
       invoices: [{ invoice_id: 'INV-2026-000002', owed: '0.483600', overdue: true }],
     });
+  });
+
+  it('catches up every period closed since the last invoice when runs were missed', async () => {
+    // Acme's last invoice is for January, Zenith's for November: February and March, and
+    // December to March, are looked at, and have nothing to invoice.
+    expect(await service.http.ok('POST', '/v1/billing/runs', { as_of: '2027-04-01T06:00:00Z' }))
+      .toEqual({ as_of: '2027-04-01T06:00:00.000Z', invoiced: [], already_invoiced: 0, nothing_to_invoice: 2 + 4 });
   });
 
   it('voids an invoice nobody paid, and corrects a paid one only with credit notes, each once, never past its total', async () => {
