@@ -1,7 +1,7 @@
 // Billing runs: every postpaid or hybrid customer whose billing period has closed gets its
 // invoice for that period, once. Its lines are the recurring fees of its plans, the usage per
-// rating group read from the journal (usage an allowance covered shows at zero cost), and per
-// tax rate the tax of every line,
+// rating group read from the journal (usage an allowance covered shows at zero cost), the
+// customer's discount on them, and per tax rate the tax of every line,
 // rounded half-even to a micro-unit line by line and then added up, so each line's tax is what a
 // reader recomputes from it. The total is the sum of the lines, checked before anything is
 // written. Invoices are numbered without gaps per issuer and year of issue, from a counter taken
@@ -33,10 +33,11 @@ interface BilledCustomer {
   anniversary_day: number | null;
   payment_terms_days: number;
   tax_rates: { name: string; percent: string }[];
+  discount_percent: string;
 }
 
 interface Line {
-  kind: 'fee' | 'usage' | 'tax';
+  kind: 'fee' | 'usage' | 'discount' | 'tax';
   description: string;
   deviceId?: string | null;
   ratingGroup: number | null;
@@ -72,7 +73,7 @@ export class BillingRun {
     const report: BillingRunReport = { as_of: new Date(asOfMs).toISOString(), invoiced: [], already_invoiced: 0, nothing_to_invoice: 0 };
     for (let after = ''; ;) {
       const { rows } = await this.pool.query<BilledCustomer>(
-        `SELECT id, currency, time_zone, anniversary_day, payment_terms_days, tax_rates FROM customers
+        `SELECT id, currency, time_zone, anniversary_day, payment_terms_days, tax_rates, discount_percent::text FROM customers
          WHERE billing_mode IN ('postpaid', 'hybrid') AND id > $1 ORDER BY id LIMIT $2`, [after, CUSTOMERS_PER_BATCH]);
       for (const customer of rows) {
         const periods = await this.periodsToInvoice(customer, asOfMs);
@@ -106,7 +107,7 @@ export class BillingRun {
   /** The id of the invoice made; 'already' when the period was invoiced before, 'nothing' without usage. */
   private async invoice(customer: BilledCustomer, period: BillingPeriod, asOfMs: number): Promise<string> {
     const lines = await this.lines(customer, period, asOfMs);
-    if (!lines.some((line) => line.kind !== 'tax')) return 'nothing';
+    if (!lines.some((line) => line.kind === 'fee' || line.kind === 'usage')) return 'nothing';
     const subtotal = sum(lines.filter((line) => line.kind !== 'tax'));
     const tax = sum(lines.filter((line) => line.kind === 'tax'));
     if (subtotal + tax !== sum(lines)) throw new Error(`invoice of ${customer.id}: the total is not the sum of its lines`);
@@ -143,7 +144,8 @@ export class BillingRun {
     const usageLines: Line[] = usage.map((group) => ({
       kind: 'usage', description: `rating group ${group.ratingGroup}`, ratingGroup: group.ratingGroup, units: group.units, amountMicros: group.amountMicros,
     }));
-    const taxed = [...(await this.feeLines(customer, period)), ...usageLines, ...(await this.lateUsageLines(customer, period, asOfMs))];
+    const charged = [...(await this.feeLines(customer, period)), ...usageLines, ...(await this.lateUsageLines(customer, period, asOfMs))];
+    const taxed = [...charged, ...discountLines(customer, charged)];
     const taxLines: Line[] = customer.tax_rates.map((rate) => ({
       kind: 'tax', description: `${rate.name} ${rate.percent}%`, ratingGroup: null, units: null,
       amountMicros: taxed.reduce((total, line) => total + taxOf(line.amountMicros, rate.percent), 0n),
@@ -198,7 +200,15 @@ export class BillingRun {
   }
 }
 
-/** A line's tax at `percent`, rounded half-even to a micro-unit. */
+/** The customer's discount on its fees and usage, one line before tax, rounded half-even. */
+function discountLines(customer: BilledCustomer, charged: readonly Line[]): Line[] {
+  if (new Decimal(customer.discount_percent).isZero()) return [];
+  const percent = new Decimal(customer.discount_percent).toString();
+  const amountMicros = -taxOf(sum(charged), percent);
+  return amountMicros === 0n ? [] : [{ kind: 'discount', description: `discount ${percent}%`, ratingGroup: null, units: null, amountMicros }];
+}
+
+/** A line's tax (or a discount) at `percent`, rounded half-even to a micro-unit. */
 function taxOf(amountMicros: bigint, percent: string): bigint {
   return BigInt(new Decimal(amountMicros.toString()).times(percent).dividedBy(100).toDecimalPlaces(0, Decimal.ROUND_HALF_EVEN).toFixed(0));
 }

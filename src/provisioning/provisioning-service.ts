@@ -94,16 +94,16 @@ export class ProvisioningService {
       if (input.tariff_id !== null) await this.requireTariffCurrency(client, input.tariff_id, input.currency);
       const { rows } = await client.query<views.CustomerRow>(
         `INSERT INTO customers (id, name, currency, time_zone, tariff_id, credit_limit_micros,
-                               billing_mode, anniversary_day, payment_terms_days, tax_id, tax_rates, invoice_address)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                               billing_mode, anniversary_day, payment_terms_days, tax_id, tax_rates, invoice_address, discount_percent)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, time_zone = excluded.time_zone, tariff_id = excluded.tariff_id,
            credit_limit_micros = excluded.credit_limit_micros, billing_mode = excluded.billing_mode, anniversary_day = excluded.anniversary_day,
            payment_terms_days = excluded.payment_terms_days, tax_id = excluded.tax_id, tax_rates = excluded.tax_rates,
-           invoice_address = excluded.invoice_address, updated_at = now()
+           invoice_address = excluded.invoice_address, discount_percent = excluded.discount_percent, updated_at = now()
          RETURNING *`,
         [id, input.name, input.currency, input.time_zone, input.tariff_id, creditLimitMicros.toString(),
           input.billing_mode, input.anniversary_day, input.payment_terms_days, input.tax_id, JSON.stringify(input.tax_rates),
-          input.invoice_address === null ? null : JSON.stringify(input.invoice_address)]);
+          input.invoice_address === null ? null : JSON.stringify(input.invoice_address), input.discount_percent]);
       return rows[0]!;
     });
     await this.projectCustomer(row);

@@ -68,6 +68,8 @@ const billingSettings = {
   tax_id: z.string().min(1, 'must not be empty').max(64, 'must be at most 64 characters').nullable().default(null),
   tax_rates: z.array(z.strictObject({ name: z.string().min(1, 'must not be empty').max(64, 'must be at most 64 characters'), percent }))
     .max(8, 'must have at most 8 rates').default([]),
+  discount_percent: z.string().regex(/^\d{1,3}(\.\d{1,4})?$/, 'must be a percentage from 0 to 100 as a decimal string such as "10"')
+    .refine((text) => Number(text) <= 100, 'must be at most 100').default('0'),
   invoice_address: z.strictObject({
     lines: z.array(addressLine).min(1, 'must have at least one line').max(6, 'must have at most 6 lines'),
     country: z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166 country code such as "FR"'),

@@ -2,6 +2,7 @@
 // decimal strings, units as decimal strings (as proto3 JSON writes uint64), times in RFC 3339.
 import type { AllowanceProjection } from '../balance/projection.js';
 import { formatMicros } from '../money/amount.js';
+import { Decimal } from '../rating/decimal.js';
 import type { TariffDefinition } from '../rating/tariff.js';
 
 export interface Page<Item> {
@@ -45,6 +46,7 @@ export interface CustomerRow {
   credit_limit_micros: string; created_at: Date; updated_at: Date;
   billing_mode: 'prepaid' | 'postpaid' | 'hybrid'; anniversary_day: number | null; payment_terms_days: number;
   tax_id: string | null; tax_rates: { name: string; percent: string }[]; invoice_address: { lines: string[]; country: string } | null;
+  discount_percent: string;
 }
 
 export function customer(row: CustomerRow) {
@@ -52,7 +54,7 @@ export function customer(row: CustomerRow) {
     id: row.id, name: row.name, currency: row.currency, time_zone: row.time_zone, tariff_id: row.tariff_id,
     credit_limit: formatMicros(row.credit_limit_micros),
     billing_mode: row.billing_mode, anniversary_day: row.anniversary_day, payment_terms_days: row.payment_terms_days,
-    tax_id: row.tax_id, tax_rates: row.tax_rates, invoice_address: row.invoice_address,
+    tax_id: row.tax_id, tax_rates: row.tax_rates, invoice_address: row.invoice_address, discount_percent: new Decimal(row.discount_percent).toString(),
     created_at: row.created_at.toISOString(), updated_at: row.updated_at.toISOString(),
   };
 }

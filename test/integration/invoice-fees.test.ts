@@ -48,4 +48,19 @@ describe('recurring fees on invoices', () => {
     expect(pdf.length).toBeGreaterThan(500);
     expect((await fetch(`${service.http.baseUrl}/v1/invoices/INV-2026-999999/pdf`)).status).toBe(404);
   });
+
+  it("takes the customer's discount off its fees and usage, before tax", async () => {
+    await provisionFleet(service, { customerId: 'discounted', devices: ['discounted-a'], timeZone: 'Europe/Paris' });
+    await service.http.ok('PUT', '/v1/customers/discounted', {
+      name: 'discounted', currency: 'EUR', time_zone: 'Europe/Paris', billing_mode: 'postpaid', discount_percent: '10', tax_rates: [{ name: 'VAT', percent: '20' }],
+    });
+    await service.http.ok('PUT', '/v1/customers/discounted/subscription', { plan_id: 'iot-fleet' });
+    expect((await service.http.ok('POST', '/v1/billing/runs', { as_of: '2026-12-01T06:00:00Z' })).invoiced).toEqual(['INV-2026-000002']);
+    const invoice = await service.http.ok('GET', '/v1/invoices/INV-2026-000002');
+    // 0.40 of fee, 10 % off, then 20 % VAT on each line: 0.08 − 0.008.
+    expect(invoice).toMatchObject({ subtotal: '0.360000', tax: '0.072000', total: '0.432000' });
+    expect(invoice.lines.map((line: { kind: string; description: string; amount: string }) => [line.kind, line.description, line.amount])).toEqual([
+      ['fee', 'device-access, 8 of 30 days', '0.400000'], ['discount', 'discount 10%', '-0.040000'], ['tax', 'VAT 20%', '0.072000'],
+    ]);
+  });
 });

@@ -194,6 +194,7 @@ describe('customers', () => {
     ['payment_terms_days negative', { payment_terms_days: -1 }, 'payment_terms_days'],
     ['a tax rate as a number', { tax_rates: [{ name: 'VAT', percent: 20 }] }, 'tax_rates[0].percent'],
     ['an address without a country', { invoice_address: { lines: ['x'] } }, 'invoice_address.country'],
+    ['a discount over 100 %', { discount_percent: '100.5' }, 'discount_percent'],
   ])('refuses billing settings with %s, naming the field', async (_name, patch, field) => {
     const refused = await service.http.request('PUT', '/v1/customers/billed-bad', { name: 'Bad', currency: 'EUR', ...patch });
     expect(refused.status).toBe(400);

@@ -27,7 +27,7 @@ CREATE TABLE invoices (
 CREATE TABLE invoice_lines (
   invoice_id     text NOT NULL REFERENCES invoices (id),
   position       integer NOT NULL,
-  kind           text NOT NULL CHECK (kind IN ('fee', 'usage', 'tax')),
+  kind           text NOT NULL CHECK (kind IN ('fee', 'usage', 'discount', 'tax')),
   device_id      text,
   description    text NOT NULL,
   rating_group   integer,
