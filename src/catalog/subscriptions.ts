@@ -2,14 +2,11 @@
 // (device → subscription → plan version → tariff) and for billing: a device's own subscription
 // wins over its customer's, and a plan version is in force from its effective_from until the
 // next version's.
+import type { SubscriptionSpanProjection } from '../balance/directory.js';
 import { instantMs } from './catalog-document.js';
 
-export interface SubscriptionSpan {
-  planId: string;
-  fromMs: number;
-  /** Exclusive; null while open-ended. */
-  untilMs: number | null;
-}
+/** The same span the online path reads from Redis. */
+export type SubscriptionSpan = SubscriptionSpanProjection;
 
 export interface EffectiveSubscription {
   scope: 'device' | 'customer';
@@ -17,13 +14,18 @@ export interface EffectiveSubscription {
 }
 
 /** The version in force at the instant, from versions in time order; undefined before the first. */
-export function planVersionAt<Version extends { effective_from: string }>(plan: { versions: readonly Version[] }, atMs: number): Version | undefined {
+export function versionInForce<Version>(versions: readonly Version[], atMs: number, effectiveFromMs: (version: Version) => number): Version | undefined {
   let found: Version | undefined;
-  for (const version of plan.versions) {
-    if (instantMs(version.effective_from) > atMs) break;
+  for (const version of versions) {
+    if (effectiveFromMs(version) > atMs) break;
     found = version;
   }
   return found;
+}
+
+/** versionInForce for a plan as the catalog format writes it. */
+export function planVersionAt<Version extends { effective_from: string }>(plan: { versions: readonly Version[] }, atMs: number): Version | undefined {
+  return versionInForce(plan.versions, atMs, (version) => instantMs(version.effective_from));
 }
 
 export function subscriptionAt(spans: readonly SubscriptionSpan[], atMs: number): SubscriptionSpan | undefined {

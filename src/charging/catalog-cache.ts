@@ -6,7 +6,7 @@
 // the device belongs to the customer they were given, and answer MOVED otherwise.
 import { LRUCache } from 'lru-cache';
 import type { CustomerProfile, Directory, PlanProjection, PlanVersionProjection, RatingGroup, SubscriptionSpanProjection } from '../balance/directory.js';
-import { effectiveSubscription } from '../catalog/subscriptions.js';
+import { effectiveSubscription, versionInForce } from '../catalog/subscriptions.js';
 import { compileTariffDocument, type CompiledTariffDocument } from '../rating/compiled-tariff.js';
 import { compileTariff, type CompiledTariff } from '../rating/tariff.js';
 
@@ -103,7 +103,7 @@ export class CatalogCache {
     const found = effectiveSubscription(spans, atMs);
     if (found === undefined) return undefined;
     const cached = await this.plan(found.subscription.planId);
-    const version = cached === undefined ? undefined : versionAt(cached.plan.versions, atMs);
+    const version = cached === undefined ? undefined : versionInForce(cached.plan.versions, atMs, (candidate) => candidate.effectiveFromMs);
     if (cached === undefined || version === undefined) return undefined;
     let tariff = cached.compiled.get(version.effectiveFromMs);
     if (tariff === undefined) {
@@ -157,14 +157,4 @@ export class CatalogCache {
       await this.loadRatingGroups();
     }
   }
-}
-
-/** The newest version whose effective time has come; versions are oldest first. */
-function versionAt(versions: readonly PlanVersionProjection[], atMs: number): PlanVersionProjection | undefined {
-  let found: PlanVersionProjection | undefined;
-  for (const version of versions) {
-    if (version.effectiveFromMs > atMs) break;
-    found = version;
-  }
-  return found;
 }

@@ -146,8 +146,8 @@ function journalRow(entry: StreamEntry, occurredAtMs: number) {
     device_id: data.dev ?? null,
     session_id: data.sid ?? null,
     event_id: data.eid ?? data.tid ?? null,
-    // An overshoot event repeats what its commit already charged: it records, it does not charge.
-    charged_micros: entry.type === 'overshoot' ? '0' : charged.toString(),
+    // Only usage items charge (`cm`); an overshoot event has none: its commit already charged.
+    charged_micros: charged.toString(),
     topped_up_micros: entry.type === 'top-up' ? (data.amount ?? '0') : '0',
     balance_after_micros: data.bal,
     held_after_micros: data.held ?? null,
