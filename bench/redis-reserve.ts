@@ -10,7 +10,7 @@ import type { KeySpace } from '../src/balance/keys.js';
 import { loadScript } from '../src/balance/scripts.js';
 import { CatalogCache } from '../src/charging/catalog-cache.js';
 import { periodsAt } from '../src/charging/periods.js';
-import { newScriptItem } from '../src/charging/pricing.js';
+import { ItemPricer, NEW_POSITION, newScriptItem } from '../src/charging/pricing.js';
 import { FINAL_UNIT_ACTION_CODES } from '../src/charging/responses.js';
 import type { Config } from '../src/config.js';
 
@@ -44,21 +44,24 @@ export async function reserveCallTemplates(
   nowMs: number,
 ): Promise<ReserveCallTemplate[]> {
   const catalog = new CatalogCache(new Directory(redis, keys), deviceIds.length);
+  await catalog.loadRatingGroups();
   const templates: ReserveCallTemplate[] = [];
   for (const deviceId of deviceIds) {
     const device = await catalog.resolveDevice(deviceId);
     if (device === undefined) throw new Error(`reserve call: device ${deviceId} is not provisioned`);
-    const rate = device.tariff?.rates.get(request.ratingGroup);
-    if (rate === undefined) throw new Error(`reserve call: the tariff of ${deviceId} has no rate for rating group ${request.ratingGroup}`);
-    const items = [newScriptItem(request.ratingGroup, 0n, request.requestedUnits, rate, 'items[0].used_units')];
+    const prices = await catalog.pricesAt(deviceId, device, nowMs);
+    const unit = catalog.ratingGroup(request.ratingGroup)?.unit ?? 'bytes';
+    const pricer = prices === undefined ? undefined : new ItemPricer(prices, request.ratingGroup, unit, undefined, nowMs, 'items[0].used_units');
+    if (pricer?.rule === undefined) throw new Error(`reserve call: nothing prices rating group ${request.ratingGroup} for ${deviceId}`);
     const periods = periodsAt(device.profile.timeZone, nowMs);
+    const items = [newScriptItem(request.ratingGroup, pricer, 0n, request.requestedUnits, NEW_POSITION, 0n, periods.month)];
     const call = {
       sid: sessionIdMarker, rq: '1', fp: fingerprint(['reserve', deviceId, nowMs, null, [[request.ratingGroup, '0', request.requestedUnits.toString()]], false, []]),
       dev: deviceId, cus: device.customerId, now: String(nowMs), at: String(nowMs),
       vms: String(config.validitySeconds * 1000), grace: String(config.expiryGraceSeconds * 1000),
       ttl: String(config.idempotencyTtlSeconds), amax: String(config.sessionAnswersMax),
       alim: String(config.allowancesPerRatingGroupMax), day: periods.day, mon: periods.month,
-      fua: FINAL_UNIT_ACTION_CODES[device.tariff?.finalUnitAction ?? 'terminate'],
+      fua: FINAL_UNIT_ACTION_CODES[pricer.finalUnitAction],
       final: false, items, rgs: [],
     };
     const [before, after] = JSON.stringify(call).split(sessionIdMarker);

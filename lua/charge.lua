@@ -4,7 +4,7 @@ charge: a one-shot event (SMS, API call), reserved and committed in one step, al
 KEYS[1]  the partition's event stream
 ARGV[1]  the partition's key prefix
 ARGV[2]  JSON: eid (event id), fp, dev, cus, now, at, ttl, alim, day, mon,
-         item = { rg, used (the event's units), rated, p }
+         item = { rg, used (the event's units), rated, tc, tp, z, q } (see includes/session.lua)
 
 Returns { status, payload }: OK or REPLAY with the answer JSON
 { r (result), cur, cu (charged units), cm (charged micros), a (allowance units) };
@@ -34,17 +34,21 @@ elseif not item.rated then
   answer.r = Result.RATING_FAILED
 else
   local fromAllowance, parts = state:takeAllowance(item.rg, item.used, true, tonumber(call.alim))
-  local price, need = 0, nil
-  if item.used > fromAllowance then
-    price, need = priceOf(item, item.used - fromAllowance, true)
+  local moneyUnits, price = item.used - fromAllowance, 0
+  if moneyUnits > 0 then
+    -- An event is a session of its own: priced at its time, from the start of the session.
+    local quote, need = grantQuote(state, item, moneyUnits, { units = 0, micros = 0 })
     if need then return { Status.NEED, cjson.encode(need) } end
+    price = tonumber(quote.a)
   end
   if price > 0 and price > state:budget() then
     answer.r = Result.CREDIT_LIMIT_REACHED
   else
     state:charge(price)
+    state:countTier(item, moneyUnits)
+    if item.z ~= '' then event.z = item.z end
     answer.cu, answer.cm, answer.a = int(item.used), int(price), int(fromAllowance)
-    event.au, event.ab, event.mu, event.cm = int(fromAllowance), encodeParts(parts), int(item.used - fromAllowance), int(price)
+    event.au, event.ab, event.mu, event.cm = int(fromAllowance), encodeParts(parts), int(moneyUnits), int(price)
   end
 end
 

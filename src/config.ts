@@ -29,6 +29,8 @@ export interface Config {
   /** Answers kept per session; older request numbers are refused as too old. */
   readonly sessionAnswersMax: number;
   readonly deviceCacheMax: number;
+  /** Sessions whose positions each process remembers, to quote their next call at once. */
+  readonly sessionsRememberedMax: number;
   readonly itemsPerRequestMax: number;
   readonly allowancesPerRatingGroupMax: number;
   /** How often plans' allowances are granted for the current period (src/catalog/allowance-granter.ts). */
@@ -89,6 +91,7 @@ export function loadConfig(environment: Environment = process.env): Config {
     idempotencyTtlSeconds: read.integer('IDEMPOTENCY_TTL_SECONDS', 86400, 60, 90 * 86400),
     sessionAnswersMax: read.integer('SESSION_ANSWERS_MAX', 256, 8, 100_000),
     deviceCacheMax: read.integer('DEVICE_CACHE_MAX', 1_000_000, 0, 100_000_000),
+    sessionsRememberedMax: read.integer('SESSION_CACHE_MAX', 1_000_000, 0, 100_000_000),
     itemsPerRequestMax: read.integer('ITEMS_PER_REQUEST_MAX', 32, 1, 32),
     allowancesPerRatingGroupMax: read.integer('ALLOWANCES_PER_RATING_GROUP_MAX', 16, 1, 64),
     bodyBytesMax: read.integer('BODY_BYTES_MAX', 65536, 1024, 16 * 1024 * 1024),

@@ -1,15 +1,19 @@
 -- Sessions: at most one reservation per rating group, held until commit, release or expiry.
 --
 -- A session is a hash: `dev` and `cus` (its device and customer), `g:<rating group>` (the
--- reservation, JSON of integer strings) and `cf:<rating group>` (the connect fee was charged).
+-- reservation, JSON of integer strings) and `x:<rating group>`, the rating group's position in
+-- the session, "<units>:<micros>:<reported at>": units paid with money so far (they place the
+-- tariff's intervals, and the connect fee comes with the first), their rated micros (for the
+-- session's minimum and maximum), and when usage was last reported (the next report's span
+-- starts there).
 -- Every reservation is also a member "<rating group>:<session id>" of the partition's expiry
 -- index, scored by the time after which the sweep releases it.
 --
--- Prices come from the service: the request carries, per item, the integer price of the unit
--- counts it expects to be charged (`p`, keyed "<units>:<connect fee 1|0>") and the answers to
--- budget questions it was asked before (`b`, keyed "<budget>:<fee>:<units>"). When the script
--- needs a price it was not given, it answers NEED and writes nothing; the service rates that
--- exact quantity with decimal.js and calls again. Lua itself only adds and compares.
+-- Prices come from the service (src/charging/pricing.ts): the request carries, per item, quotes
+-- for the unit counts and positions it expects (`q`) and answers to budget questions (`b`), each
+-- valid over a range of the period's tier counter. When the script needs a price it was not
+-- given, it answers NEED with the positions it holds and writes nothing; the service rates that
+-- exact case with the engine and calls again. Lua itself only adds and compares.
 
 local function encodeParts(parts)
   local encoded = {}
@@ -36,6 +40,21 @@ end
 
 -- Session -------------------------------------------------------------------------------------
 
+local function decodePosition(text)
+  local units, micros, at = string.match(text, '^(%d+):(%d+):(%d+)$')
+  return { units = tonumber(units), micros = tonumber(micros), at = tonumber(at) }
+end
+
+local function positionOf(session, ratingGroup)
+  return session.positions[ratingGroup] or { units = 0, micros = 0 }
+end
+
+local function movePosition(session, ratingGroup, position)
+  if not session.moved[ratingGroup] then session.moved[#session.moved + 1] = ratingGroup end
+  session.moved[ratingGroup] = true
+  session.positions[ratingGroup] = position
+end
+
 local function openReservations(session)
   local count = 0
   for _ in pairs(session.reservations) do count = count + 1 end
@@ -43,14 +62,14 @@ local function openReservations(session)
 end
 
 local function loadSession(key)
-  local session = { key = key, exists = false, reservations = {}, connectFeeCharged = {}, changes = {}, feesCharged = {} }
+  local session = { key = key, exists = false, reservations = {}, positions = {}, changes = {}, moved = {} }
   local fields = redis.call('HGETALL', key)
   for i = 1, #fields, 2 do
     local name, value = fields[i], fields[i + 1]
     session.exists = true
     if name == 'dev' then session.device = value
     elseif string.sub(name, 1, 2) == 'g:' then session.reservations[string.sub(name, 3)] = decodeReservation(value)
-    elseif string.sub(name, 1, 3) == 'cf:' then session.connectFeeCharged[string.sub(name, 4)] = true
+    elseif string.sub(name, 1, 2) == 'x:' then session.positions[string.sub(name, 3)] = decodePosition(value)
     end
   end
   session.heldBefore = openReservations(session)
@@ -62,13 +81,6 @@ local function setReservation(session, ratingGroup, reservation)
   if session.changes[ratingGroup] == nil then session.changes[#session.changes + 1] = ratingGroup end
   session.changes[ratingGroup] = reservation or false
   session.reservations[ratingGroup] = reservation
-end
-
-local function chargeConnectFee(session, ratingGroup)
-  if not session.connectFeeCharged[ratingGroup] then
-    session.connectFeeCharged[ratingGroup] = true
-    session.feesCharged[#session.feesCharged + 1] = ratingGroup
-  end
 end
 
 -- Appends a field and its value to an HSET argument list.
@@ -95,7 +107,10 @@ local function writeSession(session, call, ending)
     redis.call('DEL', session.key)
     return
   end
-  for _, ratingGroup in ipairs(session.feesCharged) do pushPair(fields, 'cf:' .. ratingGroup, '1') end
+  for _, ratingGroup in ipairs(session.moved) do
+    local position = session.positions[ratingGroup]
+    pushPair(fields, 'x:' .. ratingGroup, int(position.units) .. ':' .. int(position.micros) .. ':' .. int(position.at))
+  end
   pushPair(fields, 'dev', call.dev)
   pushPair(fields, 'cus', call.cus)
   redis.call('HSET', session.key, unpack(fields))
@@ -132,11 +147,42 @@ end
 -- call is refused with nothing written.
 local BALANCE_LIMIT = { k = 'limit' }
 
-local function priceOf(item, units, connectFee)
-  local flag = connectFee and '1' or '0'
-  local price = item.p[int(units) .. ':' .. flag]
-  if price == nil then return nil, { k = 'price', rg = item.rg, units = int(units), cf = flag } end
-  return tonumber(price)
+-- A quote or budget answer for `key`, when it holds at the period's tier position.
+local function quoteFor(quotes, key, periodUnits)
+  local quote = quotes[key]
+  if quote and periodUnits >= tonumber(quote.lo) and periodUnits <= tonumber(quote.hi) then return quote end
+  return nil
+end
+
+-- The price of a grant (or a one-shot event) of `units` at the call's time and `position`.
+local function grantQuote(state, item, units, position)
+  local periodUnits = state:tierUnits(item)
+  local key = 'g:' .. int(units) .. ':' .. int(position.units) .. ':' .. int(position.micros)
+  local quote = quoteFor(item.q, key, periodUnits)
+  if quote then return quote end
+  return nil, {
+    k = 'quote', kind = 'g', rg = item.rg, units = int(units),
+    s = int(position.units), m = int(position.micros), t = '0', p = int(periodUnits),
+  }
+end
+
+-- The price of usage reported since the position's last report.
+local function usageQuote(state, call, item, units, position)
+  local periodUnits = state:tierUnits(item)
+  local reportedAt = position.at or call.at
+  local key = 'u:' .. int(units) .. ':' .. int(position.units) .. ':' .. int(position.micros) .. ':' .. int(reportedAt)
+  local quote = quoteFor(item.q, key, periodUnits)
+  if quote then return quote end
+  return nil, {
+    k = 'quote', kind = 'u', rg = item.rg, units = int(units),
+    s = int(position.units), m = int(position.micros), t = int(reportedAt), p = int(periodUnits),
+  }
+end
+
+-- Money paid for units moves the session's position and the period's tier counter.
+local function advance(state, session, item, position, units, quote)
+  state:countTier(item, units)
+  movePosition(session, item.rg, { units = position.units + units, micros = position.micros + tonumber(quote.r), at = position.at })
 end
 
 -- Usage is paid from the allowance this rating group held, then from any other allowance
@@ -149,12 +195,14 @@ local function chargeUsage(state, session, call, item, reservation, event, out)
   event.used, event.au, event.ab = int(item.used), int(fromHolds + fromFree), encodeParts(heldParts)
   out.cu = int(item.used)
   if moneyUnits == 0 then return nil end
-  local price, need = priceOf(item, moneyUnits, not session.connectFeeCharged[item.rg])
+  local position = positionOf(session, item.rg)
+  local quote, need = usageQuote(state, call, item, moneyUnits, position)
   if need then return need end
+  local price = tonumber(quote.a)
   if state:balanceAfter() - price < -AMOUNT_MICROS_MAX then return BALANCE_LIMIT end
   local overshoot = price - math.max(state:budget(), 0)
   state:charge(price)
-  chargeConnectFee(session, item.rg)
+  advance(state, session, item, position, moneyUnits, quote)
   event.mu, event.cm = int(moneyUnits), int(price)
   if overshoot > 0 then event.os = int(overshoot) end
   out.cm = int(price)
@@ -164,18 +212,22 @@ end
 -- Money that a budget cannot fully cover buys the most whole increments it can: the service
 -- answers that budget question exactly, so no division ever happens here.
 local function moneyGrant(state, session, item, units)
-  local connectFee = not session.connectFeeCharged[item.rg]
-  local price, need = priceOf(item, units, connectFee)
+  local position = positionOf(session, item.rg)
+  local quote, need = grantQuote(state, item, units, position)
   if need then return nil, nil, need end
+  local price = tonumber(quote.a)
   local budget = state:budget()
   if price <= budget then return units, price end
   if budget <= 0 then return 0, 0 end
-  local key = int(budget) .. ':' .. (connectFee and '1' or '0') .. ':' .. int(units)
-  local answer = item.b[key]
+  local periodUnits = state:tierUnits(item)
+  local answer = quoteFor(item.b, int(budget) .. ':' .. int(units) .. ':' .. int(position.units) .. ':' .. int(position.micros), periodUnits)
   if answer == nil then
-    return nil, nil, { k = 'budget', rg = item.rg, budget = int(budget), cf = connectFee and '1' or '0', units = int(units) }
+    return nil, nil, {
+      k = 'budget', rg = item.rg, budget = int(budget), units = int(units),
+      s = int(position.units), m = int(position.micros), p = int(periodUnits),
+    }
   end
-  return tonumber(answer.u), tonumber(answer.m)
+  return tonumber(answer.u), tonumber(answer.a)
 end
 
 -- Allowance before money: grants from eligible buckets first, then holds money for the rest.
@@ -237,6 +289,9 @@ local function processItem(state, session, call, item, outs, events)
   end
   local need = chargeUsage(state, session, call, item, reservation, event, out)
   if need then return need end
+  if item.used > 0 and item.z ~= '' then event.z = item.z end
+  local position = positionOf(session, item.rg)
+  movePosition(session, item.rg, { units = position.units, micros = position.micros, at = call.at })
   setReservation(session, item.rg, nil)
   if item.req == 0 or call.final then return nil end
   if state.suspended then
@@ -249,8 +304,22 @@ end
 local function decodeItem(raw)
   return {
     rg = raw.rg, used = tonumber(raw.used or '0'), req = tonumber(raw.req or '0'),
-    rated = raw.rated, p = raw.p or {}, b = raw.b or {}, min = raw.min or '0',
+    rated = raw.rated, tc = raw.tc or '', tp = raw.tp or '', z = raw.z or '',
+    q = raw.q or {}, b = raw.b or {}, min = raw.min or '0',
   }
+end
+
+-- What the service remembers to quote the next call of a session without a NEED: each rated
+-- item's position after this call and its tier counter, as { s, m, t, p }.
+local function positionsSeen(state, session, items)
+  local seen = {}
+  for _, item in ipairs(items) do
+    local position = session.positions[item.rg]
+    if item.rated and position then
+      seen[item.rg] = { int(position.units), int(position.micros), int(position.at), int(state:tierUnits(item)) }
+    end
+  end
+  return cjson.encode(seen)
 end
 
 -- The shared body of reserve.lua and commit.lua.
@@ -284,8 +353,9 @@ local function runSessionCall(operation, call)
       outs[#outs + 1], events[#events + 1] = out, event
     end
   else
-    for _, raw in ipairs(call.items) do
-      local need = processItem(state, session, call, decodeItem(raw), outs, events)
+    for i, raw in ipairs(call.items) do
+      call.items[i] = decodeItem(raw)
+      local need = processItem(state, session, call, call.items[i], outs, events)
       if need == BALANCE_LIMIT then return { Status.LIMIT } end
       if need then return { Status.NEED, cjson.encode(need) } end
     end
@@ -318,5 +388,6 @@ local function runSessionCall(operation, call)
   end
   answer = cjson.encode({ r = result, cur = state.currency, i = outs })
   storeSessionAnswer(answersKey, call.rq, call.fp, answer, floor, tonumber(call.amax), call.ttlSeconds)
-  return { Status.OK, answer }
+  if operation == 'release' or ending then return { Status.OK, answer } end
+  return { Status.OK, answer, positionsSeen(state, session, call.items) }
 end

@@ -22,6 +22,7 @@ function State.new(prefix, customer, device, now)
   self.buckets, self.bucketOrder, self.eligibleByGroup = {}, {}, {}
   self.caps, self.capOrder = {}, {}
   self.endedBuckets = {}
+  self.tiers, self.tierOrder = {}, {}
   return self
 end
 
@@ -105,6 +106,34 @@ end
 function State:release(amount, capKeys)
   self.heldDelta = self.heldDelta - amount
   self:uncountCaps(capKeys, amount)
+end
+
+-- Tier counters ---------------------------------------------------------------------------
+
+-- Units paid with money in a billing period, per rating group, by the customer's pool or by
+-- the device (the item's `tc`): they place the tariff's tiers. None when the rate has no tiers.
+function State:tierCounter(item)
+  if item.tc == '' then return nil end
+  local owner = item.tc == 'c' and ('c:' .. self.customer) or ('d:' .. self.device)
+  local key = self.prefix .. 'tu:' .. owner .. ':' .. item.rg .. ':' .. item.tp
+  local counter = self.tiers[key]
+  if not counter then
+    counter = { units = tonumber(redis.call('GET', key) or '0'), delta = 0 }
+    self.tiers[key] = counter
+    self.tierOrder[#self.tierOrder + 1] = key
+  end
+  return counter
+end
+
+function State:tierUnits(item)
+  local counter = self:tierCounter(item)
+  if not counter then return 0 end
+  return counter.units + counter.delta
+end
+
+function State:countTier(item, units)
+  local counter = self:tierCounter(item)
+  if counter then counter.delta = counter.delta + units end
 end
 
 -- Allowances ------------------------------------------------------------------------------
@@ -219,6 +248,8 @@ end
 -- Cap counters outlive their period by a day, so a late commit or release still finds them.
 -- They are plain integers: a lost counter only forgets a cap, it never moves money.
 local CAP_DAY_TTL_SECONDS, CAP_MONTH_TTL_SECONDS = 2 * 86400, 32 * 86400
+-- A tier counter lives through its month and two more, for late reports.
+local TIER_TTL_SECONDS = 92 * 86400
 
 -- Called once, after the point of no return.
 function State:apply()
@@ -236,6 +267,13 @@ function State:apply()
     if counter.delta ~= 0 then
       redis.call('INCRBY', key, int(counter.delta))
       redis.call('EXPIRE', key, string.find(key, ':d:%d+$') and CAP_DAY_TTL_SECONDS or CAP_MONTH_TTL_SECONDS)
+    end
+  end
+  for _, key in ipairs(self.tierOrder) do
+    local counter = self.tiers[key]
+    if counter.delta ~= 0 then
+      redis.call('INCRBY', key, int(counter.delta))
+      redis.call('EXPIRE', key, TIER_TTL_SECONDS)
     end
   end
 end

@@ -9,12 +9,15 @@ import type { CustomerProfile, Directory, PlanProjection, PlanVersionProjection,
 import { effectiveSubscription, versionInForce } from '../catalog/subscriptions.js';
 import { compileTariffDocument, type CompiledTariffDocument } from '../rating/compiled-tariff.js';
 import { compileTariff, type CompiledTariff } from '../rating/tariff.js';
+import { PriceList } from './price-list.js';
 
 export interface ResolvedDevice {
   customerId: string;
   profile: CustomerProfile;
-  /** Undefined when the customer has no tariff: every rating group is then unrated. */
+  /** The customer's own tariff; undefined when it has none. */
   tariff: CompiledTariff | undefined;
+  /** The same tariff as a price list, for devices no plan prices. */
+  tariffPrices: PriceList | undefined;
 }
 
 /** The plan version that prices a device's usage at an instant, and its compiled tariff. */
@@ -24,19 +27,21 @@ export interface EffectivePlan {
   scope: 'device' | 'customer';
   version: PlanVersionProjection;
   tariff: CompiledTariffDocument;
+  /** Every version of the plan, compiled. */
+  prices: PriceList;
 }
 
 interface CachedPlan {
   plan: PlanProjection;
-  /** Compiled on first use, by effectiveFromMs. */
-  compiled: Map<number, CompiledTariffDocument>;
+  /** Compiled on first use; undefined while the plan has no version. */
+  prices: PriceList | undefined;
 }
 
 export class CatalogCache {
   private readonly owners: LRUCache<string, string>;
   private readonly profiles: LRUCache<string, CustomerProfile>;
   private readonly subscriptions: LRUCache<string, SubscriptionSpanProjection[]>;
-  private readonly tariffs = new Map<string, CompiledTariff>();
+  private readonly tariffs = new Map<string, { compiled: CompiledTariff; prices: PriceList }>();
   /** Plans are few and shared by many subscribers: all of them are kept. */
   private readonly plans = new Map<string, CachedPlan>();
   private ratingGroups = new Map<number, RatingGroup>();
@@ -81,17 +86,27 @@ export class CatalogCache {
       this.profiles.set(customerId, profile);
     }
     const tariff = profile.tariffId === null ? undefined : await this.tariff(profile.tariffId, fresh);
-    return { customerId, profile, tariff };
+    return { customerId, profile, tariff: tariff?.compiled, tariffPrices: tariff?.prices };
   }
 
-  private async tariff(tariffId: string, fresh: boolean): Promise<CompiledTariff | undefined> {
+  private async tariff(tariffId: string, fresh: boolean): Promise<{ compiled: CompiledTariff; prices: PriceList } | undefined> {
     const cached = fresh ? undefined : this.tariffs.get(tariffId);
     if (cached !== undefined) return cached;
     const definition = await this.directory.tariff(tariffId);
     if (definition === undefined) return undefined;
     const compiled = compileTariff(definition);
-    this.tariffs.set(tariffId, compiled);
-    return compiled;
+    const entry = { compiled, prices: PriceList.single(tariffId, compiled.document) };
+    this.tariffs.set(tariffId, entry);
+    return entry;
+  }
+
+  /**
+   * What prices the device's usage at `atMs`: the plan it or its customer subscribes to, else
+   * the customer's own tariff; undefined when neither prices anything (every rating group is
+   * then unrated).
+   */
+  async pricesAt(deviceId: string, device: ResolvedDevice, atMs: number): Promise<PriceList | undefined> {
+    return (await this.effectivePlanAt(deviceId, device.customerId, atMs))?.prices ?? device.tariffPrices;
   }
 
   /**
@@ -104,13 +119,8 @@ export class CatalogCache {
     if (found === undefined) return undefined;
     const cached = await this.plan(found.subscription.planId);
     const version = cached === undefined ? undefined : versionInForce(cached.plan.versions, atMs, (candidate) => candidate.effectiveFromMs);
-    if (cached === undefined || version === undefined) return undefined;
-    let tariff = cached.compiled.get(version.effectiveFromMs);
-    if (tariff === undefined) {
-      tariff = compileTariffDocument(version.tariffDocument);
-      cached.compiled.set(version.effectiveFromMs, tariff);
-    }
-    return { planId: cached.plan.id, scope: found.scope, version, tariff };
+    if (cached?.prices === undefined || version === undefined) return undefined;
+    return { planId: cached.plan.id, scope: found.scope, version, tariff: cached.prices.at(atMs), prices: cached.prices };
   }
 
   private async spansOf(kind: 'customer' | 'device', id: string): Promise<SubscriptionSpanProjection[]> {
@@ -128,7 +138,8 @@ export class CatalogCache {
     if (cached === undefined) {
       const plan = await this.directory.plan(planId);
       if (plan === undefined) return undefined;
-      cached = { plan, compiled: new Map() };
+      const versions = plan.versions.map((version) => ({ effectiveFromMs: version.effectiveFromMs, tariffId: version.tariffId, tariff: compileTariffDocument(version.tariffDocument) }));
+      cached = { plan, prices: versions.length === 0 ? undefined : new PriceList(versions) };
       this.plans.set(planId, cached);
     }
     return cached;

@@ -6,13 +6,15 @@ import type { BalanceStore, ScriptReply } from '../balance/balance-store.js';
 import { Result, ScriptStatus } from '../balance/codes.js';
 import { AppError } from '../errors.js';
 import { AMOUNT_MICROS_MAX, formatMicros } from '../money/amount.js';
-import type { CompiledRate } from '../rating/tariff.js';
 import type { CatalogCache, ResolvedDevice } from './catalog-cache.js';
 import type { Clock } from '../clock.js';
+import type { Location } from '../rating/rate-usage.js';
 import { periodsAt } from './periods.js';
-import { enquire, unknownDevice, type PriceEnquiryResponse } from './price-enquiry.js';
-import { answerNeed, newScriptItem, type Need, type ScriptItem } from './pricing.js';
+import { enquire, locationOf, unknownDevice, type PriceEnquiryResponse } from './price-enquiry.js';
+import type { PriceList } from './price-list.js';
+import { answerNeed, ItemPricer, NEW_POSITION, newScriptItem, type Need, type ScriptItem, type SessionPosition } from './pricing.js';
 import * as requests from './requests.js';
+import { SessionPositions } from './session-positions.js';
 import {
   emptyItem, FINAL_UNIT_ACTION_CODES, itemResult, resultName, walletView,
   type ChargeResponse, type SessionResponse, type StoredSessionAnswer, type WalletView,
@@ -26,6 +28,19 @@ export interface ChargingSettings {
   sessionAnswersMax: number;
   itemsPerRequestMax: number;
   allowancesPerRatingGroupMax: number;
+  /** Sessions whose positions this process remembers, to quote their next call. */
+  sessionsRememberedMax: number;
+}
+
+/** What prices the items of one call. */
+interface CallPricing {
+  deviceId: string;
+  customerId: string;
+  prices: PriceList | undefined;
+  location: Location | undefined;
+  atMs: number;
+  /** The tier counters' period: the month of the call's time, in the customer's time zone. */
+  tierPeriod: string;
 }
 
 /**
@@ -39,6 +54,7 @@ const CONTENTION_ATTEMPTS_MAX = 4;
 
 export class ChargingService {
   private readonly limits: requests.RequestLimits;
+  private readonly positions: SessionPositions;
 
   constructor(
     private readonly store: BalanceStore,
@@ -47,6 +63,7 @@ export class ChargingService {
     private readonly settings: ChargingSettings,
   ) {
     this.limits = { itemsPerRequestMax: settings.itemsPerRequestMax, isRatingGroup: (group) => catalog.isRatingGroup(group) };
+    this.positions = new SessionPositions(settings.sessionsRememberedMax);
   }
 
   // Async, so that a request refused while it is read rejects like every other failure rather
@@ -92,7 +109,8 @@ export class ChargingService {
     const request = requests.parsePriceEnquiry(message, this.limits, this.clock.nowMs());
     const device = await this.catalog.resolveDevice(request.deviceId);
     if (device === undefined) return unknownDevice(request);
-    return enquire(request, device.tariff, this.catalog.ratingGroup(request.ratingGroup)!.unit);
+    const prices = await this.catalog.pricesAt(request.deviceId, device, request.eventTimeMs);
+    return enquire(request, prices, this.catalog.ratingGroup(request.ratingGroup)!.unit);
   }
 
   async getBalance(message: unknown) {
@@ -151,12 +169,14 @@ export class ChargingService {
     return undefined;
   }
 
-  private runSession(request: requests.SessionRequest, device: ResolvedDevice): Promise<ScriptReply> {
-    const rates = new Map<string, CompiledRate>();
+  private async runSession(request: requests.SessionRequest, device: ResolvedDevice): Promise<ScriptReply> {
+    const pricing = await this.callPricing(request.deviceId, device, request.eventTimeMs, request.location);
+    const pricers = new Map<string, ItemPricer>();
     const items = request.items.map((item, index) => {
-      const rate = device.tariff?.rates.get(item.ratingGroup);
-      if (rate !== undefined) rates.set(String(item.ratingGroup), rate);
-      return newScriptItem(item.ratingGroup, item.usedUnits, item.requestedUnits, rate, `items[${index}].used_units`);
+      const pricer = this.pricer(pricing, item.ratingGroup, `items[${index}].used_units`);
+      if (pricer !== undefined) pricers.set(String(item.ratingGroup), pricer);
+      const seen = this.positions.position(request.sessionId, String(item.ratingGroup));
+      return this.scriptItem(pricing, item.ratingGroup, pricer, item.usedUnits, item.requestedUnits, seen);
     });
     const periods = this.capPeriods(device);
     const call = {
@@ -165,25 +185,53 @@ export class ChargingService {
       vms: String(this.settings.validitySeconds * 1000), grace: String(this.settings.expiryGraceSeconds * 1000),
       ttl: String(this.settings.idempotencyTtlSeconds), amax: String(this.settings.sessionAnswersMax),
       alim: String(this.settings.allowancesPerRatingGroupMax), day: periods.day, mon: periods.month,
-      fua: FINAL_UNIT_ACTION_CODES[device.tariff?.finalUnitAction ?? 'terminate'],
+      fua: FINAL_UNIT_ACTION_CODES[pricing.prices?.at(request.eventTimeMs).finalUnitAction ?? 'terminate'],
       final: request.final, items, rgs: request.ratingGroups.map(String),
     };
-    return this.runPriced(items, rates, () => this.store.session(request.operation, device.customerId, call));
+    const reply = await this.runPriced(items, pricers, () => this.store.session(request.operation, device.customerId, call));
+    if (reply.positions !== undefined) {
+      this.positions.remember(request.sessionId, reply.positions, (group) => counterName(pricing, items.find((item) => item.rg === group)!));
+    } else if (request.final || request.operation === 'release') {
+      this.positions.forget(request.sessionId);
+    }
+    return reply;
   }
 
-  private runCharge(request: requests.ChargeRequest, device: ResolvedDevice): Promise<ScriptReply> {
-    const rate = device.tariff?.rates.get(request.ratingGroup);
-    const item = newScriptItem(request.ratingGroup, request.units, 0n, rate, undefined);
+  private async runCharge(request: requests.ChargeRequest, device: ResolvedDevice): Promise<ScriptReply> {
+    const pricing = await this.callPricing(request.deviceId, device, request.eventTimeMs, request.location);
+    const pricer = this.pricer(pricing, request.ratingGroup, 'units');
+    const item = this.scriptItem(pricing, request.ratingGroup, pricer, 0n, request.units, undefined);
     const periods = this.capPeriods(device);
     const call = {
       eid: request.eventId,
       fp: fingerprint(['charge', request.deviceId, request.ratingGroup, String(request.units), request.eventTimeGiven ? request.eventTimeMs : null, request.location ?? null]),
       dev: request.deviceId, cus: device.customerId, now: String(this.clock.nowMs()), at: String(request.eventTimeMs),
       ttl: String(this.settings.idempotencyTtlSeconds), alim: String(this.settings.allowancesPerRatingGroupMax),
-      day: periods.day, mon: periods.month, item,
+      day: periods.day, mon: periods.month, item: { ...item, used: item.req, req: '0' },
     };
-    const rates = new Map(rate === undefined ? [] : [[item.rg, rate]]);
-    return this.runPriced([item], rates, () => this.store.charge(device.customerId, call));
+    const pricers = new Map(pricer === undefined ? [] : [[item.rg, pricer]]);
+    return this.runPriced([call.item], pricers, () => this.store.charge(device.customerId, call));
+  }
+
+  private async callPricing(deviceId: string, device: ResolvedDevice, atMs: number, location: requests.SessionRequest['location']): Promise<CallPricing> {
+    return {
+      deviceId, customerId: device.customerId, prices: await this.catalog.pricesAt(deviceId, device, atMs),
+      location: locationOf(location), atMs, tierPeriod: periodsAt(device.profile.timeZone, atMs).month,
+    };
+  }
+
+  /** Undefined when nothing prices the rating group for this call: it is unrated. */
+  private pricer(pricing: CallPricing, ratingGroup: number, usedField: string): ItemPricer | undefined {
+    if (pricing.prices === undefined) return undefined;
+    const pricer = new ItemPricer(pricing.prices, ratingGroup, this.catalog.ratingGroup(ratingGroup)!.unit, pricing.location, pricing.atMs, usedField);
+    return pricer.rule === undefined ? undefined : pricer;
+  }
+
+  /** `seen` undefined: a one-shot event, priced as a session of its own. */
+  private scriptItem(pricing: CallPricing, ratingGroup: number, pricer: ItemPricer | undefined, used: bigint, requested: bigint, seen: SessionPosition | undefined): ScriptItem {
+    const tierCounter = pricer?.tierCounter ?? '';
+    const counter = counterName(pricing, { rg: String(ratingGroup), tc: tierCounter });
+    return newScriptItem(ratingGroup, pricer, used, requested, seen ?? NEW_POSITION, counter === '' ? 0n : this.positions.periodUnits(counter), pricing.tierPeriod);
   }
 
   /**
@@ -195,19 +243,25 @@ export class ChargingService {
   }
 
   /** Calls the script, pricing what it asks for, until it answers something other than NEED. */
-  private async runPriced(items: ScriptItem[], rates: Map<string, CompiledRate>, run: () => Promise<ScriptReply>): Promise<ScriptReply> {
+  private async runPriced(items: ScriptItem[], pricers: Map<string, ItemPricer>, run: () => Promise<ScriptReply>): Promise<ScriptReply> {
     const attemptsMax = NEEDS_PER_ITEM_MAX * items.length + CONTENTION_ATTEMPTS_MAX;
     for (let attempt = 0; attempt < attemptsMax; attempt++) {
       const reply = await run();
       if (reply.status !== ScriptStatus.NEED) return reply;
       const need = JSON.parse(reply.payload!) as Need;
       const item = items.find((candidate) => candidate.rg === String(need.rg));
-      const rate = rates.get(String(need.rg));
-      if (item === undefined || rate === undefined) throw new Error(`script asked to price unknown rating group ${need.rg}`);
-      answerNeed(item, rate, need);
+      const pricer = pricers.get(String(need.rg));
+      if (item === undefined || pricer === undefined) throw new Error(`script asked to price unknown rating group ${need.rg}`);
+      answerNeed(item, pricer, need);
     }
     throw new AppError('CONTENTION', 'the balance kept changing while the request was priced; retry it');
   }
+}
+
+/** The tier counter an item counts in, as the scripts name it after their prefix; '' for none. */
+function counterName(pricing: CallPricing, item: Pick<ScriptItem, 'rg' | 'tc'>): string {
+  if (item.tc === '') return '';
+  return `${item.tc === 'c' ? `c:${pricing.customerId}` : `d:${pricing.deviceId}`}:${item.rg}:${pricing.tierPeriod}`;
 }
 
 function answerOf(reply: ScriptReply, keyField: string): string {

@@ -7,7 +7,8 @@ import { NEW_SESSION } from '../rating/charge-rule.js';
 import { Decimal } from '../rating/decimal.js';
 import { exactToDecimal, type ExactAmount } from '../rating/exact-money.js';
 import { rateUsage, type Rating, type RatingGroupUnit } from '../rating/rate-usage.js';
-import type { CompiledTariff } from '../rating/tariff.js';
+import type { Location as RequestLocation } from './fields.js';
+import type { PriceList } from './price-list.js';
 import type { PriceEnquiryRequest } from './requests.js';
 import { resultName } from './responses.js';
 
@@ -43,12 +44,14 @@ export function unknownDevice(request: PriceEnquiryRequest): PriceEnquiryRespons
   return { ...heading(request), result: resultName(Result.USER_UNKNOWN), currency: '', tariff_id: '' };
 }
 
-export function enquire(request: PriceEnquiryRequest, tariff: CompiledTariff | undefined, unit: RatingGroupUnit): PriceEnquiryResponse {
-  if (tariff === undefined) return failed(request, '', '', 'the customer has no tariff');
-  const usage = { ratingGroup: request.ratingGroup, unit, units: request.units, startMs: request.eventTimeMs, location: locationOf(request) };
-  const rating = rateUsage(tariff.document, usage, NEW_SESSION);
-  if (!rating.ok) return failed(request, tariff.id, tariff.currency, rating.message);
-  return { ...heading(request), result: resultName(Result.SUCCESS), currency: tariff.currency, tariff_id: tariff.id, ...priced(rating) };
+/** `prices` is what prices the device at the request's time: its plan, else its customer's tariff. */
+export function enquire(request: PriceEnquiryRequest, prices: PriceList | undefined, unit: RatingGroupUnit): PriceEnquiryResponse {
+  if (prices === undefined) return failed(request, '', '', 'no plan or tariff prices the device');
+  const { tariff, tariffId } = prices.versionAt(request.eventTimeMs);
+  const usage = { ratingGroup: request.ratingGroup, unit, units: request.units, startMs: request.eventTimeMs, location: locationOf(request.location) };
+  const rating = rateUsage(tariff, usage, NEW_SESSION);
+  if (!rating.ok) return failed(request, tariffId, tariff.currency, rating.message);
+  return { ...heading(request), result: resultName(Result.SUCCESS), currency: tariff.currency, tariff_id: tariffId, ...priced(rating) };
 }
 
 function priced(rating: Rating) {
@@ -74,8 +77,8 @@ function failed(request: PriceEnquiryRequest, tariffId: string, currency: string
   return { ...heading(request), result: resultName(Result.RATING_FAILED), currency, tariff_id: tariffId, reason };
 }
 
-function locationOf(request: PriceEnquiryRequest) {
-  const location = request.location;
+/** A location as the gateway sent it, in the engine's terms: empty fields are absent. */
+export function locationOf(location: RequestLocation | undefined) {
   if (location === undefined) return undefined;
   return {
     ...(location.mcc === '' ? {} : { mcc: location.mcc }),

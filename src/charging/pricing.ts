@@ -1,86 +1,239 @@
-// Prices the quantities a script asks for. The service sends the prices it expects to need
-// with each call; when the script needs another (allowance covered part of a request, or the
-// budget covers only part of it), it answers NEED and this module prices exactly that.
+// Prices what a script asks for. A price depends on where the units fall: the session's
+// position (units and rated money so far: intervals, connect fee, minimum and maximum), the
+// period's usage (tiers), the time (bands, versions) and the location (zones). The script holds
+// the true positions; the service sends quotes for the positions it expects with each call, and
+// when the script finds none that fits it answers NEED with its positions and writes nothing.
+// This module rates exactly that with the engine, and the service calls again.
+//
+// A quote is keyed by its units and session position, and is valid over a range of period
+// positions (see src/rating/period-slack.ts), so that other sessions of a busy pool moving the
+// period's counter do not void it.
 import { AppError } from '../errors.js';
 import { AMOUNT_MICROS_MAX, formatMicros } from '../money/amount.js';
-import { affordableUnits, rateUnits } from '../rating/rate.js';
-import type { CompiledRate } from '../rating/tariff.js';
+import { USAGE_SPAN_MS_MAX } from '../rating/band-runs.js';
+import type { RatingContext } from '../rating/charge-rule.js';
+import type { CompiledRateRule, CompiledTariffDocument } from '../rating/compiled-tariff.js';
+import { narrowerSlack, periodSlack, UNBOUNDED_SLACK, type PeriodSlack } from '../rating/period-slack.js';
+import { affordableUsage, rateUsage, RatingInputError, selectRate, type Location, type Rating, type RatingGroupUnit, type Usage } from '../rating/rate-usage.js';
+import { contextAfter, rateAcrossVersions } from '../rating/split-usage.js';
+import type { PriceList } from './price-list.js';
 
-/** An item as the scripts read it: integer strings, prices keyed "<units>:<connect fee 1|0>". */
+/** A rating group's position in its session, as the script keeps it: "<units>:<micros>:<time>". */
+export interface SessionPosition {
+  /** Units paid with money so far in the session. */
+  units: bigint;
+  /** Rated micros so far, before the rate's session minimum and maximum. */
+  ratedMicros: bigint;
+  /** When the units were last reported: the start of the next report's span. */
+  reportedAtMs: number | null;
+}
+
+export const NEW_POSITION: SessionPosition = Object.freeze({ units: 0n, ratedMicros: 0n, reportedAtMs: null });
+
+/** Money for units (a), their rated micros (r), valid for period positions lo..hi. */
+export interface Quote {
+  a: string;
+  r: string;
+  lo: string;
+  hi: string;
+}
+
+/** How many of the units a budget buys (u), for what (m, r), valid for period positions lo..hi. */
+export interface BudgetAnswer extends Quote {
+  u: string;
+}
+
+/** An item as the scripts read it: integer strings, quotes keyed as below. */
 export interface ScriptItem {
   rg: string;
   used: string;
   req: string;
   rated: boolean;
-  p: Record<string, string>;
-  b: Record<string, { u: string; m: string }>;
+  /** Whose period usage places the tiers: the customer's pool (c), the device (d), or none. */
+  tc: '' | 'c' | 'd';
+  /** The period the tier counter counts in (YYYYMM). */
+  tp: string;
+  /** The zone that prices the usage, for the journal. */
+  z: string;
+  /** "u:<units>:<session units>:<session micros>:<reported at>" for usage since the last report,
+   *  "g:<units>:<session units>:<session micros>" for a grant at the call's time. */
+  q: Record<string, Quote>;
+  /** "<budget>:<units>:<session units>:<session micros>". */
+  b: Record<string, BudgetAnswer>;
+  /** What the next increment would cost: less budget than this makes a grant the last. */
   min: string;
 }
 
 export type Need =
-  | { k: 'price'; rg: string; units: string; cf: '1' | '0' }
-  | { k: 'budget'; rg: string; budget: string; cf: '1' | '0'; units: string };
+  | { k: 'quote'; kind: 'u' | 'g'; rg: string; units: string; s: string; m: string; t: string; p: string }
+  | { k: 'budget'; rg: string; budget: string; units: string; s: string; m: string; p: string };
 
-// Gateways ask for the same few quota sizes over and over, so prices are remembered per rate.
-const PRICES_REMEMBERED_MAX = 4096;
-const remembered = new WeakMap<CompiledRate, Map<string, string>>();
+/** The largest integer Lua compares exactly; ranges past it are open. */
+const POSITION_MAX = BigInt(Number.MAX_SAFE_INTEGER);
 
-export function price(rate: CompiledRate, units: bigint, connectFee: boolean): string {
-  let prices = remembered.get(rate);
-  if (prices === undefined) {
-    prices = new Map();
-    remembered.set(rate, prices);
+/** Everything that prices one rating group in one call, fixed for the call. */
+export class ItemPricer {
+  readonly rule: CompiledRateRule | undefined;
+  readonly zone: string;
+  private readonly tariff: CompiledTariffDocument;
+
+  constructor(
+    private readonly prices: PriceList,
+    readonly ratingGroup: number,
+    private readonly unit: RatingGroupUnit,
+    private readonly location: Location | undefined,
+    readonly atMs: number,
+    /** Names the used units in errors, when usage is charged whatever the budget. */
+    private readonly usedField: string | undefined,
+  ) {
+    this.tariff = prices.at(atMs);
+    const selected = selectRate(this.tariff, { ratingGroup, location });
+    this.rule = selected.ok ? selected.rule : undefined;
+    this.zone = selected.ok && selected.zone >= 0 ? this.tariff.zones.names[selected.zone]! : '';
   }
-  const key = `${units}:${connectFee ? 1 : 0}`;
-  let amount = prices.get(key);
-  if (amount === undefined) {
-    if (prices.size >= PRICES_REMEMBERED_MAX) prices.clear();
-    amount = rateUnits(rate, units, connectFee).toString();
-    prices.set(key, amount);
+
+  get finalUnitAction() {
+    return this.tariff.finalUnitAction;
   }
-  return amount;
+
+  get tierCounter(): ScriptItem['tc'] {
+    if (this.rule === undefined || !this.rule.intervals.some((interval) => interval.schedules.some((schedule) => schedule.length > 1))) return '';
+    return this.rule.tierScope === 'customer' ? 'c' : 'd';
+  }
+
+  /** Usage reported since the session's last report, spread over that span. */
+  quoteUsage(units: bigint, position: SessionPosition, periodUnits: bigint): Quote {
+    const startMs = Math.max(Math.min(position.reportedAtMs ?? this.atMs, this.atMs), this.atMs - USAGE_SPAN_MS_MAX);
+    const usage = this.usage(units, startMs, this.unit === 'seconds' ? undefined : this.atMs);
+    const context = contextOf(position, periodUnits);
+    const versions = this.prices.over(startMs, this.atMs);
+    const rated = this.guard(() => rateAcrossVersions(versions, usage, context));
+    // A usage an older version cannot rate (say, a zone it did not have) is rated as the call's.
+    if (!rated.ok) return this.checked(this.quote(this.rate(units, startMs, context), context));
+    let slack = UNBOUNDED_SLACK;
+    let ratedMicros = 0n;
+    let partContext = context;
+    for (const part of rated.parts) {
+      slack = narrowerSlack(slack, periodSlack(versions[part.version]!.tariff, part.rating, partContext));
+      ratedMicros += part.rating.ratedMicros;
+      partContext = contextAfter(partContext, part.usage.units, part.rating);
+    }
+    return this.checked(window(rated.amountMicros, ratedMicros, periodUnits, slack));
+  }
+
+  /** A grant at the call's time. */
+  quoteGrant(units: bigint, position: SessionPosition, periodUnits: bigint): Quote {
+    const context = contextOf(position, periodUnits);
+    return this.quote(this.rate(units, this.atMs, context), context);
+  }
+
+  /** The most of `units` a budget buys at the call's time. */
+  budget(budgetMicros: bigint, units: bigint, position: SessionPosition, periodUnits: bigint): BudgetAnswer {
+    const context = contextOf(position, periodUnits);
+    const found = this.guard(() => affordableUsage(this.tariff, this.usage(units, this.atMs, undefined), context, budgetMicros));
+    if (!found.ok) throw new Error(`rating group ${this.ratingGroup} has no rate at ${this.atMs}: ${found.message}`);
+    return { ...this.quote(found.rating, context), u: found.units.toString() };
+  }
+
+  private rate(units: bigint, startMs: number, context: RatingContext): Rating {
+    const rating = this.guard(() => rateUsage(this.tariff, this.usage(units, startMs, undefined), context));
+    if (!rating.ok) throw new Error(`rating group ${this.ratingGroup} has no rate at ${this.atMs}: ${rating.message}`);
+    return rating;
+  }
+
+  private quote(rating: Rating, context: RatingContext): Quote {
+    return window(rating.amountMicros, rating.ratedMicros, context.periodUnitsBefore, periodSlack(this.tariff, rating, context));
+  }
+
+  private usage(units: bigint, startMs: number, endMs: number | undefined): Usage {
+    return { ratingGroup: this.ratingGroup, unit: this.unit, units, startMs, ...(endMs === undefined ? {} : { endMs }), ...(this.location === undefined ? {} : { location: this.location }) };
+  }
+
+  /** Usage is charged whatever the budget, so its price must stay within what Lua adds exactly. */
+  private checked(quote: Quote): Quote {
+    if (BigInt(quote.a) > AMOUNT_MICROS_MAX) {
+      throw new AppError('INVALID_ARGUMENT', `would cost more than ${formatMicros(AMOUNT_MICROS_MAX)}`, this.usedField ?? 'units');
+    }
+    return quote;
+  }
+
+  private guard<T>(rate: () => T): T {
+    try {
+      return rate();
+    } catch (error) {
+      if (error instanceof RatingInputError) throw new AppError('INVALID_ARGUMENT', error.message.slice(error.field.length + 2), this.usedField ?? 'units');
+      throw error;
+    }
+  }
 }
 
-/** Adds the prices of `units` with and without the connect fee (one computation when there is none). */
-export function addPrices(item: ScriptItem, rate: CompiledRate, units: bigint): void {
-  if (units === 0n) return;
-  const withFee = price(rate, units, true);
-  item.p[`${units}:1`] = withFee;
-  item.p[`${units}:0`] = rate.connectFee.isZero() ? withFee : price(rate, units, false);
+function contextOf(position: SessionPosition, periodUnits: bigint): RatingContext {
+  return { sessionUnitsBefore: position.units, sessionRatedMicrosBefore: position.ratedMicros, periodUnitsBefore: periodUnits };
+}
+
+function window(amountMicros: bigint, ratedMicros: bigint, periodUnits: bigint, slack: PeriodSlack): Quote {
+  const low = periodUnits - slack.below;
+  const high = periodUnits + slack.above;
+  return {
+    a: amountMicros.toString(), r: ratedMicros.toString(),
+    lo: (low < 0n ? 0n : low).toString(), hi: (high > POSITION_MAX ? POSITION_MAX : high).toString(),
+  };
+}
+
+export function usageKey(units: string, position: SessionPosition, atMs: number): string {
+  return `u:${units}:${position.units}:${position.ratedMicros}:${position.reportedAtMs ?? atMs}`;
+}
+
+export function grantKey(units: string, position: SessionPosition): string {
+  return `g:${units}:${position.units}:${position.ratedMicros}`;
+}
+
+export function budgetKey(budget: string, units: string, position: SessionPosition): string {
+  return `${budget}:${units}:${position.units}:${position.ratedMicros}`;
+}
+
+/** Where a quote leaves the session: `units` more paid with money, at `rated` micros. */
+export function advanced(position: SessionPosition, units: bigint, quote: Quote, atMs: number): SessionPosition {
+  return { units: position.units + units, ratedMicros: position.ratedMicros + BigInt(quote.r), reportedAtMs: atMs };
 }
 
 /**
- * `usedField` names the used units in errors, e.g. "items[2].used_units", when they are charged
- * whatever the budget (session usage); undefined when a budget bounds them (one-shot charges).
+ * An item with the quotes the script will most likely ask for: its usage paid with money at the
+ * position the service last saw, and its grant after that. Undefined `pricer`: unrated.
  */
-export function newScriptItem(ratingGroup: number, usedUnits: bigint, requestedUnits: bigint, rate: CompiledRate | undefined, usedField: string | undefined): ScriptItem {
-  const item: ScriptItem = { rg: String(ratingGroup), used: usedUnits.toString(), req: requestedUnits.toString(), rated: rate !== undefined, p: {}, b: {}, min: '0' };
-  if (rate === undefined) return item;
-  addPrices(item, rate, usedUnits);
-  if (usedField !== undefined) assertChargeable(item, usedUnits, usedField);
-  addPrices(item, rate, requestedUnits);
-  item.min = price(rate, rate.incrementUnits, false);
+export function newScriptItem(ratingGroup: number, pricer: ItemPricer | undefined, usedUnits: bigint, requestedUnits: bigint, seen: SessionPosition, periodUnits: bigint, tierPeriod: string): ScriptItem {
+  const rated = pricer?.rule !== undefined;
+  const item: ScriptItem = {
+    rg: String(ratingGroup), used: usedUnits.toString(), req: requestedUnits.toString(), rated,
+    tc: rated ? pricer!.tierCounter : '', tp: tierPeriod, z: rated ? pricer!.zone : '', q: {}, b: {}, min: '0',
+  };
+  if (!rated || pricer === undefined) return item;
+  let position = seen;
+  let period = item.tc === '' ? 0n : periodUnits;
+  if (usedUnits > 0n) {
+    const quote = pricer.quoteUsage(usedUnits, position, period);
+    item.q[usageKey(item.used, position, pricer.atMs)] = quote;
+    position = advanced(position, usedUnits, quote, pricer.atMs);
+    if (item.tc !== '') period += usedUnits;
+  }
+  if (requestedUnits > 0n) item.q[grantKey(item.req, position)] = pricer.quoteGrant(requestedUnits, position, period);
+  item.min = pricer.quoteGrant(1n, position, period).a;
   return item;
 }
 
-/**
- * Usage is charged whatever the budget, so its price must stay within what Lua adds exactly;
- * fewer units never cost more, so the prices the script may ask for later are bounded too.
- * (A grant needs no such check: the script only holds what a budget covers.)
- */
-function assertChargeable(item: ScriptItem, usedUnits: bigint, usedField: string): void {
-  const highest = item.p[`${usedUnits}:1`];
-  if (highest !== undefined && BigInt(highest) > AMOUNT_MICROS_MAX) {
-    throw new AppError('INVALID_ARGUMENT', `would cost more than ${formatMicros(AMOUNT_MICROS_MAX)}`, usedField);
+export function answerNeed(item: ScriptItem, pricer: ItemPricer, need: Need): void {
+  const position: SessionPosition = { units: BigInt(need.s), ratedMicros: BigInt(need.m), reportedAtMs: need.k === 'quote' ? Number(need.t) : null };
+  const periodUnits = BigInt(need.p);
+  if (need.k === 'budget') {
+    item.b[budgetKey(need.budget, need.units, position)] = pricer.budget(BigInt(need.budget), BigInt(need.units), position, periodUnits);
+  } else if (need.kind === 'u') {
+    const units = BigInt(need.units);
+    const quote = pricer.quoteUsage(units, position, periodUnits);
+    item.q[usageKey(need.units, position, pricer.atMs)] = quote;
+    // The grant comes next, from where this usage leaves the session.
+    const requested = BigInt(item.req);
+    if (requested > 0n) item.q[grantKey(item.req, advanced(position, units, quote, pricer.atMs))] = pricer.quoteGrant(requested, advanced(position, units, quote, pricer.atMs), item.tc === '' ? 0n : periodUnits + units);
+  } else {
+    item.q[grantKey(need.units, position)] = pricer.quoteGrant(BigInt(need.units), position, periodUnits);
   }
-}
-
-export function answerNeed(item: ScriptItem, rate: CompiledRate, need: Need): void {
-  const connectFee = need.cf === '1';
-  if (need.k === 'price') {
-    item.p[`${need.units}:${need.cf}`] = price(rate, BigInt(need.units), connectFee);
-    return;
-  }
-  const affordable = affordableUnits(rate, BigInt(need.units), BigInt(need.budget), connectFee);
-  item.b[`${need.budget}:${need.cf}:${need.units}`] = { u: affordable.units.toString(), m: affordable.micros.toString() };
 }
