@@ -67,6 +67,11 @@ export class BalanceStore {
     return Number(handled);
   }
 
+  /** Units paid with money that place a rating group's tiers now (see KeySpace.tierCounter). */
+  async tierUnits(customerId: string, tierOwner: string, ratingGroup: string, period: string): Promise<bigint> {
+    return BigInt((await this.redis.get(this.keys.tierCounter(customerId, tierOwner, ratingGroup, period))) ?? '0');
+  }
+
   /** The wallet and the pool's buckets, with the device's own when a device is named. */
   async readBalance(customerId: string, deviceId?: string): Promise<StoredBalance | undefined> {
     const reply = await this.callScript('balance', this.keys.wallet(customerId), this.keys.customerPrefix(customerId), customerId, deviceId ?? '');

@@ -9,6 +9,7 @@
 // <prefix>{p<n>}:ai:<customer>:<rg>    pooled buckets a rating group draws on, in order of use (zset)
 // <prefix>{p<n>}:aid:<device>:<rg>     a device's own buckets, scored alike (zset)
 // <prefix>{p<n>}:ac:<customer>, acd:<device>  the pool's buckets, a device's own (sets)
+// <prefix>{p<n>}:tu:c:<customer>|d:<device>:<rg>:<YYYYMM>  units paid in a month: tier position
 // <prefix>{p<n>}:s:<session>           session hash (see lua/includes/session.lua)
 // <prefix>{p<n>}:sa:<session>           stored answers of a session, and its floor (answers.lua)
 // <prefix>{p<n>}:ea:<event>, ta:<top-up>     stored answers of one-shot charges and top-ups
@@ -67,6 +68,14 @@ export class KeySpace {
   allowanceIndex(customerId: string, ratingGroup: number, deviceId: string | null): string {
     const prefix = this.customerPrefix(customerId);
     return deviceId === null ? `${prefix}ai:${customerId}:${ratingGroup}` : `${prefix}aid:${deviceId}:${ratingGroup}`;
+  }
+
+  /**
+   * Units paid with money in a period (YYYYMM) for a rating group, by the customer's pool
+   * (`tierOwner` "c:<customer>") or by one device ("d:<device>"): they place a tariff's tiers.
+   */
+  tierCounter(customerId: string, tierOwner: string, ratingGroup: string, period: string): string {
+    return `${this.customerPrefix(customerId)}tu:${tierOwner}:${ratingGroup}:${period}`;
   }
 
   allowanceList(customerId: string, deviceId: string | null): string {

@@ -109,8 +109,10 @@ export class ChargingService {
     const request = requests.parsePriceEnquiry(message, this.limits, this.clock.nowMs());
     const device = await this.catalog.resolveDevice(request.deviceId);
     if (device === undefined) return unknownDevice(request);
-    const prices = await this.catalog.pricesAt(request.deviceId, device, request.eventTimeMs);
-    return enquire(request, prices, this.catalog.ratingGroup(request.ratingGroup)!.unit);
+    const pricing = await this.callPricing(request.deviceId, device, request.eventTimeMs, request.location);
+    const tierCounter = this.pricer(pricing, request.ratingGroup, 'units')?.tierCounter ?? '';
+    const periodUnits = tierCounter === '' ? 0n : await this.store.tierUnits(device.customerId, tierOwner(pricing, tierCounter), String(request.ratingGroup), pricing.tierPeriod);
+    return enquire(request, pricing.prices, this.catalog.ratingGroup(request.ratingGroup)!.unit, periodUnits);
   }
 
   async getBalance(message: unknown) {
@@ -258,10 +260,13 @@ export class ChargingService {
   }
 }
 
-/** The tier counter an item counts in, as the scripts name it after their prefix; '' for none. */
+function tierOwner(pricing: CallPricing, tierCounter: 'c' | 'd'): string {
+  return tierCounter === 'c' ? `c:${pricing.customerId}` : `d:${pricing.deviceId}`;
+}
+
+/** The tier counter an item counts in, as this process remembers it; '' for none. */
 function counterName(pricing: CallPricing, item: Pick<ScriptItem, 'rg' | 'tc'>): string {
-  if (item.tc === '') return '';
-  return `${item.tc === 'c' ? `c:${pricing.customerId}` : `d:${pricing.deviceId}`}:${item.rg}:${pricing.tierPeriod}`;
+  return item.tc === '' ? '' : `${tierOwner(pricing, item.tc)}:${item.rg}:${pricing.tierPeriod}`;
 }
 
 function answerOf(reply: ScriptReply, keyField: string): string {

@@ -44,12 +44,15 @@ export function unknownDevice(request: PriceEnquiryRequest): PriceEnquiryRespons
   return { ...heading(request), result: resultName(Result.USER_UNKNOWN), currency: '', tariff_id: '' };
 }
 
-/** `prices` is what prices the device at the request's time: its plan, else its customer's tariff. */
-export function enquire(request: PriceEnquiryRequest, prices: PriceList | undefined, unit: RatingGroupUnit): PriceEnquiryResponse {
+/**
+ * `prices` is what prices the device at the request's time (its plan, else its customer's
+ * tariff), and `periodUnits` its tier position now: the units a new session would start from.
+ */
+export function enquire(request: PriceEnquiryRequest, prices: PriceList | undefined, unit: RatingGroupUnit, periodUnits: bigint): PriceEnquiryResponse {
   if (prices === undefined) return failed(request, '', '', 'no plan or tariff prices the device');
   const { tariff, tariffId } = prices.versionAt(request.eventTimeMs);
   const usage = { ratingGroup: request.ratingGroup, unit, units: request.units, startMs: request.eventTimeMs, location: locationOf(request.location) };
-  const rating = rateUsage(tariff, usage, NEW_SESSION);
+  const rating = rateUsage(tariff, usage, { ...NEW_SESSION, periodUnitsBefore: periodUnits });
   if (!rating.ok) return failed(request, tariffId, tariff.currency, rating.message);
   return { ...heading(request), result: resultName(Result.SUCCESS), currency: tariff.currency, tariff_id: tariffId, ...priced(rating) };
 }

@@ -140,6 +140,8 @@ describe('tiers over the period', () => {
     await second.reserve(7 * MB);
     expect((await second.commit(7 * MB, 0, { final: true })).charged_amount, '6 MB at 1.00, then 1 MB past 10 MB at 0.50').toBe('6.500000');
     expect(await service.redis.get(tierCounter('tiers', 'c:tiers', DATA))).toBe(String(11 * MB));
+    const enquiry = await service.grpc.ok('PriceEnquiry', { device_id: 'tiers-a', rating_group: DATA, units: String(MB), location: HOME });
+    expect(enquiry, 'a price enquiry starts where the pool is now').toMatchObject({ amount: '0.500000', zone: 'home', tariff_id: 'europe', lines: [{ price: '0.50', units: String(MB) }] });
     await expectConserved(service, 'tiers');
   });
 
@@ -241,5 +243,5 @@ describe('a price change', () => {
 
 function tierCounter(customerId: string, owner: string, ratingGroup: number): string {
   const month = new Date(service.clock.nowMs()).toISOString().slice(0, 7).replace('-', '');
-  return `${service.app.keys.customerPrefix(customerId)}tu:${owner}:${ratingGroup}:${month}`;
+  return service.app.keys.tierCounter(customerId, owner, String(ratingGroup), month);
 }
