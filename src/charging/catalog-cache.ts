@@ -8,15 +8,13 @@ import { LRUCache } from 'lru-cache';
 import type { CustomerProfile, Directory, PlanProjection, PlanVersionProjection, RatingGroup, SubscriptionSpanProjection } from '../balance/directory.js';
 import { effectiveSubscription, versionInForce } from '../catalog/subscriptions.js';
 import { compileTariffDocument, type CompiledTariffDocument } from '../rating/compiled-tariff.js';
-import { compileTariff, type CompiledTariff } from '../rating/tariff.js';
+import { compileTariff } from '../rating/tariff.js';
 import { PriceList } from './price-list.js';
 
 export interface ResolvedDevice {
   customerId: string;
   profile: CustomerProfile;
-  /** The customer's own tariff; undefined when it has none. */
-  tariff: CompiledTariff | undefined;
-  /** The same tariff as a price list, for devices no plan prices. */
+  /** The customer's own tariff, for devices no plan prices; undefined when it has none. */
   tariffPrices: PriceList | undefined;
 }
 
@@ -41,7 +39,7 @@ export class CatalogCache {
   private readonly owners: LRUCache<string, string>;
   private readonly profiles: LRUCache<string, CustomerProfile>;
   private readonly subscriptions: LRUCache<string, SubscriptionSpanProjection[]>;
-  private readonly tariffs = new Map<string, { compiled: CompiledTariff; prices: PriceList }>();
+  private readonly tariffs = new Map<string, PriceList>();
   /** Plans are few and shared by many subscribers: all of them are kept. */
   private readonly plans = new Map<string, CachedPlan>();
   private ratingGroups = new Map<number, RatingGroup>();
@@ -86,18 +84,17 @@ export class CatalogCache {
       this.profiles.set(customerId, profile);
     }
     const tariff = profile.tariffId === null ? undefined : await this.tariff(profile.tariffId, fresh);
-    return { customerId, profile, tariff: tariff?.compiled, tariffPrices: tariff?.prices };
+    return { customerId, profile, tariffPrices: tariff };
   }
 
-  private async tariff(tariffId: string, fresh: boolean): Promise<{ compiled: CompiledTariff; prices: PriceList } | undefined> {
+  private async tariff(tariffId: string, fresh: boolean): Promise<PriceList | undefined> {
     const cached = fresh ? undefined : this.tariffs.get(tariffId);
     if (cached !== undefined) return cached;
     const definition = await this.directory.tariff(tariffId);
     if (definition === undefined) return undefined;
-    const compiled = compileTariff(definition);
-    const entry = { compiled, prices: PriceList.single(tariffId, compiled.document) };
-    this.tariffs.set(tariffId, entry);
-    return entry;
+    const prices = PriceList.single(tariffId, compileTariff(definition));
+    this.tariffs.set(tariffId, prices);
+    return prices;
   }
 
   /**

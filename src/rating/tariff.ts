@@ -1,9 +1,8 @@
-// Tariff definitions as the catalog stores them today (one per-unit rate per rating group), and
-// their compiled, ready-to-rate form. Such a rate is the simplest case of the tariff format
-// (tariff-document.ts): one interval, one flat price, no bands, zones, tiers or limits. It is
-// compiled as exactly that, so both are rated by the same engine.
-import { compileRateRule, compileTariffDocument, NO_NAMES, type CompiledRateRule, type CompiledTariffDocument } from './compiled-tariff.js';
-import { Decimal } from './decimal.js';
+// A customer's own tariff as provisioning stores it (one per-unit rate per rating group). Such a
+// rate is the simplest case of the tariff format (tariff-document.ts): one interval, one flat
+// price, no bands, zones, tiers or limits. It is compiled as exactly that, so plans and these
+// tariffs are rated by the same engine.
+import { compileTariffDocument, type CompiledTariffDocument } from './compiled-tariff.js';
 import type { RateDocument, TariffDocument } from './tariff-format.js';
 import type { FinalUnitActionName, Rounding } from './tariff-terms.js';
 
@@ -29,26 +28,6 @@ export interface TariffDefinition {
   rates: RateDefinition[];
 }
 
-export interface CompiledRate {
-  readonly ratingGroup: number;
-  readonly incrementUnits: bigint;
-  readonly connectFee: Decimal;
-  /** price × incrementUnits ÷ perUnits, kept exact to the precision of the Decimal clone. */
-  readonly pricePerIncrement: Decimal;
-  readonly rounding: Rounding;
-  /** The same rate in the engine's compiled form. */
-  readonly rule: CompiledRateRule;
-}
-
-export interface CompiledTariff {
-  readonly id: string;
-  readonly currency: string;
-  readonly finalUnitAction: FinalUnitActionName;
-  readonly rates: ReadonlyMap<number, CompiledRate>;
-  /** The same tariff in the engine's document form, for price enquiries and breakdowns. */
-  readonly document: CompiledTariffDocument;
-}
-
 export function rateDocumentOf(rate: RateDefinition): RateDocument {
   return {
     rating_group: rate.ratingGroup,
@@ -70,23 +49,6 @@ export function tariffDocumentOf(definition: TariffDefinition): TariffDocument {
   };
 }
 
-export function compileTariff(definition: TariffDefinition): CompiledTariff {
-  const rates = new Map<number, CompiledRate>();
-  definition.rates.forEach((rate, index) => {
-    rates.set(rate.ratingGroup, {
-      ratingGroup: rate.ratingGroup,
-      incrementUnits: BigInt(rate.incrementUnits),
-      connectFee: new Decimal(rate.connectFee),
-      pricePerIncrement: new Decimal(rate.price).times(rate.incrementUnits).dividedBy(rate.perUnits),
-      rounding: { ...definition.rounding },
-      rule: compileRateRule(rateDocumentOf(rate), index, NO_NAMES),
-    });
-  });
-  return Object.freeze({
-    id: definition.id,
-    currency: definition.currency,
-    finalUnitAction: definition.finalUnitAction,
-    rates,
-    document: compileTariffDocument(tariffDocumentOf(definition)),
-  });
+export function compileTariff(definition: TariffDefinition): CompiledTariffDocument {
+  return compileTariffDocument(tariffDocumentOf(definition));
 }

@@ -11,13 +11,13 @@ import { bandChanges } from '../../src/rating/band-runs.js';
 import { compileTariffDocument, type CompiledTariffDocument } from '../../src/rating/compiled-tariff.js';
 import { Decimal } from '../../src/rating/decimal.js';
 import { exactToDecimal } from '../../src/rating/exact-money.js';
-import { affordableUnits, rateUnits } from '../../src/rating/rate.js';
 import { affordableUsage, NEW_SESSION, rateUsage, type RatingContext, type Usage } from '../../src/rating/rate-usage.js';
 import { contextAfter, splitUsage } from '../../src/rating/split-usage.js';
-import { compileTariff, type RoundingMode } from '../../src/rating/tariff.js';
+import type { RoundingMode } from '../../src/rating/tariff.js';
 import { parseTariffDocument, type TariffDocument } from '../../src/rating/tariff-document.js';
 import { decimalString, ratingCase, startMs, tariffDocument, usage as usageOf, type Case } from './rating-arbitraries.js';
 import { oracleAmountMicros, oracleExact } from './rating-oracle.js';
+import { affordableUnits, flatRate, rateUnits } from './flat-rate.js';
 import { rated } from './rating-support.js';
 
 const compile = (document: TariffDocument): CompiledTariffDocument => compileTariffDocument(parseTariffDocument(document));
@@ -143,7 +143,7 @@ describe('rating properties', () => {
   });
 });
 
-describe('the per-unit API (rateUnits, affordableUnits) on the engine', () => {
+describe('a flat per-unit rate on the engine', () => {
   const definition = fc.record({
     price: decimalString(1_000_000, 12),
     perUnits: fc.constantFrom(1, 8, 1000, 1024, 1_000_000_000),
@@ -153,10 +153,7 @@ describe('the per-unit API (rateUnits, affordableUnits) on the engine', () => {
     decimals: fc.integer({ min: 0, max: 6 }),
   });
   function compileRate(each: { price: string; perUnits: number; incrementUnits: number; connectFee: string; mode: RoundingMode; decimals: number }) {
-    return compileTariff({
-      id: 't', name: 't', currency: 'EUR', rounding: { mode: each.mode, decimals: each.decimals }, finalUnitAction: 'terminate',
-      rates: [{ ratingGroup: 1, price: each.price, perUnits: each.perUnits, incrementUnits: each.incrementUnits, connectFee: each.connectFee }],
-    }).rates.get(1)!;
+    return flatRate({ price: each.price, perUnits: each.perUnits, incrementUnits: each.incrementUnits, connectFee: each.connectFee }, { mode: each.mode, decimals: each.decimals });
   }
 
   const MODES = { up: Decimal.ROUND_CEIL, down: Decimal.ROUND_FLOOR, 'half-even': Decimal.ROUND_HALF_EVEN } as const;

@@ -1,15 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { formatMicros } from '../../src/money/amount.js';
-import { affordableUnits, rateUnits } from '../../src/rating/rate.js';
-import { compileTariff, type CompiledRate, type Rounding } from '../../src/rating/tariff.js';
+import { exactToDecimal } from '../../src/rating/exact-money.js';
+import type { Rounding } from '../../src/rating/tariff.js';
+import { affordableUnits, exactNumerator, flatRate, rateUnits, type FlatRate } from './flat-rate.js';
 
 // CGRateS interval notation: [connect fee, price, per N units, increment, starts at 0].
-function rate(connectFee: string, price: string, perUnits: number, incrementUnits: number, rounding: Rounding): CompiledRate {
-  const tariff = compileTariff({
-    id: 't', name: 't', currency: 'EUR', rounding, finalUnitAction: 'terminate',
-    rates: [{ ratingGroup: 1, price, perUnits, incrementUnits, connectFee }],
-  });
-  return tariff.rates.get(1)!;
+function rate(connectFee: string, price: string, perUnits: number, incrementUnits: number, rounding: Rounding): FlatRate {
+  return flatRate({ price, perUnits, incrementUnits, connectFee }, rounding);
 }
 
 const up4: Rounding = { mode: 'up', decimals: 4 };
@@ -30,7 +27,7 @@ describe('rating vectors (shared/vectors/rating.md)', () => {
   it('I1 bills 1465 increments, 1,500,160 bytes, exactly 0.00075008 before rounding', () => {
     const compiled = rate('0', '0.50', 1_000_000_000, 1024, { mode: 'down', decimals: 6 });
     expect(formatMicros(rateUnits(compiled, 1_500_000n, false))).toBe('0.000750');
-    const exact = compiled.pricePerIncrement.times(1465).toString();
+    const exact = exactToDecimal({ numerator: exactNumerator(compiled, 1_500_000n, false), denominator: compiled.rule.denominator }).toString();
     expect(exact).toBe('0.00075008');
   });
 });
