@@ -51,12 +51,12 @@ export async function reserveCallTemplates(
     if (device === undefined) throw new Error(`reserve call: device ${deviceId} is not provisioned`);
     const prices = await catalog.pricesAt(deviceId, device, nowMs);
     const unit = catalog.ratingGroup(request.ratingGroup)?.unit ?? 'bytes';
-    const pricer = prices === undefined ? undefined : new ItemPricer(prices, request.ratingGroup, unit, undefined, nowMs, 'items[0].used_units');
+    const pricer = prices === undefined ? undefined : new ItemPricer(prices, request.ratingGroup, unit, undefined, undefined, nowMs, 'items[0].used_units');
     if (pricer?.rule === undefined) throw new Error(`reserve call: nothing prices rating group ${request.ratingGroup} for ${deviceId}`);
     const periods = periodsAt(device.profile.timeZone, nowMs);
     const items = [newScriptItem(request.ratingGroup, pricer, 0n, request.requestedUnits, NEW_POSITION, 0n, periods.month)];
     const call = {
-      sid: sessionIdMarker, rq: '1', fp: fingerprint(['reserve', deviceId, nowMs, null, [[request.ratingGroup, '0', request.requestedUnits.toString()]], false, []]),
+      sid: sessionIdMarker, rq: '1', fp: fingerprint(['reserve', deviceId, nowMs, null, null, [[request.ratingGroup, '0', request.requestedUnits.toString()]], false, []]),
       dev: deviceId, cus: device.customerId, now: String(nowMs), at: String(nowMs),
       vms: String(config.validitySeconds * 1000), grace: String(config.expiryGraceSeconds * 1000),
       ttl: String(config.idempotencyTtlSeconds), amax: String(config.sessionAnswersMax),

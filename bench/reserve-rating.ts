@@ -91,7 +91,7 @@ async function pricingCpu(app: App, requests: Reserve[]): Promise<number> {
       const device = (await app.catalog.resolveDevice(request.device_id))!;
       const atMs = Number(request.event_time.seconds) * 1000;
       const prices = await app.catalog.pricesAt(request.device_id, device, atMs);
-      const pricer = new ItemPricer(prices!, DATA, unit, request.location, atMs, 'items[0].used_units');
+      const pricer = new ItemPricer(prices!, DATA, unit, request.location, undefined, atMs, 'items[0].used_units');
       if (pricer.rule === undefined) throw new Error(`nothing prices ${request.device_id} at ${JSON.stringify(request.location)}`);
       newScriptItem(DATA, pricer, 0n, BigInt(MB), NEW_POSITION, 0n, periodsAt(device.profile.timeZone, atMs).month);
     }

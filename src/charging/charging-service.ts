@@ -8,11 +8,12 @@ import { AppError } from '../errors.js';
 import { AMOUNT_MICROS_MAX, formatMicros } from '../money/amount.js';
 import type { CatalogCache, ResolvedDevice } from './catalog-cache.js';
 import type { Clock } from '../clock.js';
-import type { Location } from '../rating/rate-usage.js';
+import type { Location, UsageAttributes } from '../rating/rate-usage.js';
 import { periodsAt } from './periods.js';
-import { enquire, locationOf, unknownDevice, type PriceEnquiryResponse } from './price-enquiry.js';
+import { enquire, unknownDevice, type PriceEnquiryResponse } from './price-enquiry.js';
 import type { PriceList } from './price-list.js';
 import { answerNeed, ItemPricer, NEW_POSITION, newScriptItem, type Need, type ScriptItem, type SessionPosition } from './pricing.js';
+import { attributesOf, locationOf } from './rating-inputs.js';
 import * as requests from './requests.js';
 import { SessionPositions } from './session-positions.js';
 import {
@@ -38,6 +39,7 @@ interface CallPricing {
   customerId: string;
   prices: PriceList | undefined;
   location: Location | undefined;
+  attributes: UsageAttributes | undefined;
   atMs: number;
   /** The tier counters' period: the month of the call's time, in the customer's time zone. */
   tierPeriod: string;
@@ -109,7 +111,7 @@ export class ChargingService {
     const request = requests.parsePriceEnquiry(message, this.limits, this.clock.nowMs());
     const device = await this.catalog.resolveDevice(request.deviceId);
     if (device === undefined) return unknownDevice(request);
-    const pricing = await this.callPricing(request.deviceId, device, request.eventTimeMs, request.location);
+    const pricing = await this.callPricing(request.deviceId, device, request);
     const tierCounter = this.pricer(pricing, request.ratingGroup, 'units')?.tierCounter ?? '';
     const periodUnits = tierCounter === '' ? 0n : await this.store.tierUnits(device.customerId, tierOwner(pricing, tierCounter), String(request.ratingGroup), pricing.tierPeriod);
     return enquire(request, pricing.prices, this.catalog.ratingGroup(request.ratingGroup)!.unit, periodUnits);
@@ -172,7 +174,7 @@ export class ChargingService {
   }
 
   private async runSession(request: requests.SessionRequest, device: ResolvedDevice): Promise<ScriptReply> {
-    const pricing = await this.callPricing(request.deviceId, device, request.eventTimeMs, request.location);
+    const pricing = await this.callPricing(request.deviceId, device, request);
     const pricers = new Map<string, ItemPricer>();
     const items = request.items.map((item, index) => {
       const pricer = this.pricer(pricing, item.ratingGroup, `items[${index}].used_units`);
@@ -200,13 +202,13 @@ export class ChargingService {
   }
 
   private async runCharge(request: requests.ChargeRequest, device: ResolvedDevice): Promise<ScriptReply> {
-    const pricing = await this.callPricing(request.deviceId, device, request.eventTimeMs, request.location);
+    const pricing = await this.callPricing(request.deviceId, device, request);
     const pricer = this.pricer(pricing, request.ratingGroup, 'units');
     const item = this.scriptItem(pricing, request.ratingGroup, pricer, 0n, request.units, undefined);
     const periods = this.capPeriods(device);
     const call = {
       eid: request.eventId,
-      fp: fingerprint(['charge', request.deviceId, request.ratingGroup, String(request.units), request.eventTimeGiven ? request.eventTimeMs : null, request.location ?? null]),
+      fp: fingerprint(['charge', request.deviceId, request.ratingGroup, String(request.units), request.eventTimeGiven ? request.eventTimeMs : null, request.location ?? null, request.attributes ?? null]),
       dev: request.deviceId, cus: device.customerId, now: String(this.clock.nowMs()), at: String(request.eventTimeMs),
       ttl: String(this.settings.idempotencyTtlSeconds), alim: String(this.settings.allowancesPerRatingGroupMax),
       day: periods.day, mon: periods.month, item: { ...item, used: item.req, req: '0' },
@@ -215,17 +217,18 @@ export class ChargingService {
     return this.runPriced([call.item], pricers, () => this.store.charge(device.customerId, call));
   }
 
-  private async callPricing(deviceId: string, device: ResolvedDevice, atMs: number, location: requests.SessionRequest['location']): Promise<CallPricing> {
+  private async callPricing(deviceId: string, device: ResolvedDevice, sent: Pick<requests.ChargeRequest, 'eventTimeMs' | 'location' | 'attributes'>): Promise<CallPricing> {
+    const atMs = sent.eventTimeMs;
     return {
       deviceId, customerId: device.customerId, prices: await this.catalog.pricesAt(deviceId, device, atMs),
-      location: locationOf(location), atMs, tierPeriod: periodsAt(device.profile.timeZone, atMs).month,
+      location: locationOf(sent.location), attributes: attributesOf(sent.attributes), atMs, tierPeriod: periodsAt(device.profile.timeZone, atMs).month,
     };
   }
 
   /** Undefined when nothing prices the rating group for this call: it is unrated. */
   private pricer(pricing: CallPricing, ratingGroup: number, usedField: string): ItemPricer | undefined {
     if (pricing.prices === undefined) return undefined;
-    const pricer = new ItemPricer(pricing.prices, ratingGroup, this.catalog.ratingGroup(ratingGroup)!.unit, pricing.location, pricing.atMs, usedField);
+    const pricer = new ItemPricer(pricing.prices, ratingGroup, this.catalog.ratingGroup(ratingGroup)!.unit, pricing.location, pricing.attributes, pricing.atMs, usedField);
     return pricer.rule === undefined ? undefined : pricer;
   }
 
@@ -280,7 +283,7 @@ function answerOf(reply: ScriptReply, keyField: string): string {
 /** A digest of everything a request asks for, so a retry with another payload is caught. */
 function sessionFingerprint(request: requests.SessionRequest): string {
   return fingerprint([
-    request.operation, request.deviceId, request.eventTimeGiven ? request.eventTimeMs : null, request.location ?? null,
+    request.operation, request.deviceId, request.eventTimeGiven ? request.eventTimeMs : null, request.location ?? null, request.attributes ?? null,
     request.items.map((item) => [item.ratingGroup, String(item.usedUnits), String(item.requestedUnits)]), request.final, request.ratingGroups,
   ]);
 }

@@ -130,3 +130,27 @@ export function location(value: unknown, field: string): Location | undefined {
     zone: text('zone', /^[\x21-\x7e]{1,64}$/, 'must be 1 to 64 printable ASCII characters'),
   };
 }
+
+/** As the gateway sent them; zero and empty values are "not sent" (proto3 has no absence). */
+export interface Attributes {
+  serviceId: number;
+  apn: string;
+  qosClass: number;
+  deviceType: string;
+}
+
+export function attributes(value: unknown, field: string): Attributes | undefined {
+  if (value === undefined || value === null) return undefined;
+  const fields = objectAt(value, field);
+  const text = (name: string, maximum: number): string => {
+    const raw = fields[name] ?? '';
+    if (typeof raw !== 'string' || !/^[\x20-\x7e]*$/.test(raw) || raw.length > maximum) throw invalid(`${field}.${name}`, `must be at most ${maximum} printable ASCII characters`);
+    return raw;
+  };
+  return {
+    serviceId: uint32(fields.service_id ?? 0, `${field}.service_id`),
+    apn: text('apn', 100),
+    qosClass: uint32(fields.qos_class ?? 0, `${field}.qos_class`),
+    deviceType: text('device_type', 64),
+  };
+}

@@ -7,8 +7,8 @@ import { NEW_SESSION } from '../rating/charge-rule.js';
 import { Decimal } from '../rating/decimal.js';
 import { exactToDecimal, type ExactAmount } from '../rating/exact-money.js';
 import { rateUsage, type Rating, type RatingGroupUnit } from '../rating/rate-usage.js';
-import type { Location as RequestLocation } from './fields.js';
 import type { PriceList } from './price-list.js';
+import { attributesOf, locationOf } from './rating-inputs.js';
 import type { PriceEnquiryRequest } from './requests.js';
 import { resultName } from './responses.js';
 
@@ -51,7 +51,7 @@ export function unknownDevice(request: PriceEnquiryRequest): PriceEnquiryRespons
 export function enquire(request: PriceEnquiryRequest, prices: PriceList | undefined, unit: RatingGroupUnit, periodUnits: bigint): PriceEnquiryResponse {
   if (prices === undefined) return failed(request, '', '', 'no plan or tariff prices the device');
   const { tariff, tariffId } = prices.versionAt(request.eventTimeMs);
-  const usage = { ratingGroup: request.ratingGroup, unit, units: request.units, startMs: request.eventTimeMs, location: locationOf(request.location) };
+  const usage = { ratingGroup: request.ratingGroup, unit, units: request.units, startMs: request.eventTimeMs, location: locationOf(request.location), attributes: attributesOf(request.attributes) };
   const rating = rateUsage(tariff, usage, { ...NEW_SESSION, periodUnitsBefore: periodUnits });
   if (!rating.ok) return failed(request, tariffId, tariff.currency, rating.message);
   return { ...heading(request), result: resultName(Result.SUCCESS), currency: tariff.currency, tariff_id: tariffId, ...priced(rating) };
@@ -78,16 +78,6 @@ function heading(request: PriceEnquiryRequest) {
 
 function failed(request: PriceEnquiryRequest, tariffId: string, currency: string, reason: string): PriceEnquiryResponse {
   return { ...heading(request), result: resultName(Result.RATING_FAILED), currency, tariff_id: tariffId, reason };
-}
-
-/** A location as the gateway sent it, in the engine's terms: empty fields are absent. */
-export function locationOf(location: RequestLocation | undefined) {
-  if (location === undefined) return undefined;
-  return {
-    ...(location.mcc === '' ? {} : { mcc: location.mcc }),
-    ...(location.mnc === '' ? {} : { mnc: location.mnc }),
-    ...(location.zone === '' ? {} : { zoneId: location.zone }),
-  };
 }
 
 function exact(amount: ExactAmount): string {

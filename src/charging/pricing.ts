@@ -14,7 +14,7 @@ import { USAGE_SPAN_MS_MAX } from '../rating/band-runs.js';
 import type { RatingContext } from '../rating/charge-rule.js';
 import type { CompiledRateRule, CompiledTariffDocument } from '../rating/compiled-tariff.js';
 import { narrowerSlack, periodSlack, UNBOUNDED_SLACK, type PeriodSlack } from '../rating/period-slack.js';
-import { affordableUsage, rateUsage, RatingInputError, selectRate, type Location, type Rating, type RatingGroupUnit, type Usage } from '../rating/rate-usage.js';
+import { affordableUsage, rateUsage, RatingInputError, selectRate, type Location, type Rating, type RatingGroupUnit, type Usage, type UsageAttributes } from '../rating/rate-usage.js';
 import { contextAfter, rateAcrossVersions } from '../rating/split-usage.js';
 import type { PriceList } from './price-list.js';
 
@@ -82,12 +82,13 @@ export class ItemPricer {
     readonly ratingGroup: number,
     private readonly unit: RatingGroupUnit,
     private readonly location: Location | undefined,
+    private readonly attributes: UsageAttributes | undefined,
     readonly atMs: number,
     /** Names the used units in errors, when usage is charged whatever the budget. */
     private readonly usedField: string | undefined,
   ) {
     this.tariff = prices.at(atMs);
-    const selected = selectRate(this.tariff, { ratingGroup, location });
+    const selected = selectRate(this.tariff, { ratingGroup, location, attributes });
     this.rule = selected.ok ? selected.rule : undefined;
     this.zone = selected.ok && selected.zone >= 0 ? this.tariff.zones.names[selected.zone]! : '';
   }
@@ -146,7 +147,7 @@ export class ItemPricer {
   }
 
   private usage(units: bigint, startMs: number, endMs: number | undefined): Usage {
-    return { ratingGroup: this.ratingGroup, unit: this.unit, units, startMs, ...(endMs === undefined ? {} : { endMs }), ...(this.location === undefined ? {} : { location: this.location }) };
+    return { ratingGroup: this.ratingGroup, unit: this.unit, units, startMs, ...(endMs === undefined ? {} : { endMs }), ...(this.location === undefined ? {} : { location: this.location }), ...(this.attributes === undefined ? {} : { attributes: this.attributes }) };
   }
 
   /** Usage is charged whatever the budget, so its price must stay within what Lua adds exactly. */

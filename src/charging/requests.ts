@@ -24,6 +24,7 @@ export interface SessionRequest {
   eventTimeMs: number;
   eventTimeGiven: boolean;
   location: read.Location | undefined;
+  attributes: read.Attributes | undefined;
   items: SessionItem[];
   final: boolean;
   /** Release only; empty releases them all. */
@@ -38,6 +39,7 @@ export interface ChargeRequest {
   eventTimeMs: number;
   eventTimeGiven: boolean;
   location: read.Location | undefined;
+  attributes: read.Attributes | undefined;
 }
 
 export interface TopUpRequest {
@@ -55,21 +57,23 @@ export interface PriceEnquiryRequest {
   units: bigint;
   eventTimeMs: number;
   location: read.Location | undefined;
+  attributes: read.Attributes | undefined;
 }
 
 // The fields of each request message in charging.proto; any other is refused.
 const TIMESTAMP: read.Shape = { seconds: true, nanos: true };
 const LOCATION: read.Shape = { mcc: true, mnc: true, zone: true };
+const ATTRIBUTES: read.Shape = { service_id: true, apn: true, qos_class: true, device_type: true };
 const SESSION_HEADER: read.Shape = { session_id: true, request_number: true, device_id: true };
-const RESERVE: read.Shape = { ...SESSION_HEADER, event_time: TIMESTAMP, location: LOCATION, items: { rating_group: true, requested_units: true } };
+const RESERVE: read.Shape = { ...SESSION_HEADER, event_time: TIMESTAMP, location: LOCATION, attributes: ATTRIBUTES, items: { rating_group: true, requested_units: true } };
 const COMMIT: read.Shape = {
-  ...SESSION_HEADER, event_time: TIMESTAMP, location: LOCATION, final: true,
+  ...SESSION_HEADER, event_time: TIMESTAMP, location: LOCATION, attributes: ATTRIBUTES, final: true,
   items: { rating_group: true, used_units: true, requested_units: true },
 };
 const RELEASE: read.Shape = { ...SESSION_HEADER, rating_groups: true };
-const CHARGE: read.Shape = { event_id: true, device_id: true, rating_group: true, units: true, event_time: TIMESTAMP, location: LOCATION };
+const CHARGE: read.Shape = { event_id: true, device_id: true, rating_group: true, units: true, event_time: TIMESTAMP, location: LOCATION, attributes: ATTRIBUTES };
 const TOP_UP: read.Shape = { top_up_id: true, customer_id: true, amount: true, currency: true };
-const PRICE_ENQUIRY: read.Shape = { device_id: true, rating_group: true, units: true, event_time: TIMESTAMP, location: LOCATION };
+const PRICE_ENQUIRY: read.Shape = { device_id: true, rating_group: true, units: true, event_time: TIMESTAMP, location: LOCATION, attributes: ATTRIBUTES };
 
 function ratingGroup(value: unknown, field: string, limits: RequestLimits): number {
   const group = read.uint32(value, field, 1);
@@ -86,6 +90,7 @@ function sessionHeader(body: read.Fields, nowMs: number) {
     eventTimeMs: time.ms,
     eventTimeGiven: time.given,
     location: read.location(body.location, 'location'),
+    attributes: read.attributes(body.attributes, 'attributes'),
   };
 }
 
@@ -136,8 +141,8 @@ export function parseRelease(message: unknown, limits: RequestLimits, nowMs: num
     seen.add(group);
     return group;
   });
-  // A release has no event time or location; onlyKnown below refuses them.
-  const header = sessionHeader({ ...body, event_time: undefined, location: undefined }, nowMs);
+  // A release has no event time, location or attributes; onlyKnown below refuses them.
+  const header = sessionHeader({ ...body, event_time: undefined, location: undefined, attributes: undefined }, nowMs);
   read.onlyKnown(body, RELEASE);
   return { operation: 'release', ...header, items: [], final: false, ratingGroups };
 }
@@ -155,6 +160,7 @@ export function parseCharge(message: unknown, limits: RequestLimits, nowMs: numb
     eventTimeMs: time.ms,
     eventTimeGiven: time.given,
     location: read.location(body.location, 'location'),
+    attributes: read.attributes(body.attributes, 'attributes'),
   };
   read.onlyKnown(body, CHARGE);
   return request;
@@ -188,6 +194,7 @@ export function parsePriceEnquiry(message: unknown, limits: RequestLimits, nowMs
     units: read.units(body.units, 'units'),
     eventTimeMs: read.eventTime(body.event_time, 'event_time', nowMs).ms,
     location: read.location(body.location, 'location'),
+    attributes: read.attributes(body.attributes, 'attributes'),
   };
   if (request.units === 0n) throw invalid('units', 'must be at least 1');
   read.onlyKnown(body, PRICE_ENQUIRY);

@@ -170,6 +170,13 @@ const headerCases: Case[] = [
   { name: 'location.mcc "ab"', patch: { location: { mcc: 'ab', mnc: '01' } }, field: 'location.mcc' },
   { name: 'location.mnc one digit', patch: { location: { mcc: '208', mnc: '1' } }, field: 'location.mnc' },
   { name: 'location.zone 65 characters', patch: { location: { mcc: '208', mnc: '01', zone: 'z'.repeat(65) } }, field: 'location.zone' },
+  { name: 'attributes not an object', patch: { attributes: 'apn' }, field: 'attributes', grpc: null },
+  { name: 'attributes.apn 101 characters', patch: { attributes: { apn: 'a'.repeat(101) } }, field: 'attributes.apn' },
+  { name: 'attributes.apn with a control character', patch: { attributes: { apn: 'iot\n' } }, field: 'attributes.apn' },
+  { name: 'attributes.device_type 65 characters', patch: { attributes: { device_type: 't'.repeat(65) } }, field: 'attributes.device_type' },
+  { name: 'attributes.service_id negative', patch: { attributes: { service_id: -1 } }, field: 'attributes.service_id', grpc: null },
+  { name: 'attributes.qos_class a decimal', patch: { attributes: { qos_class: 1.5 } }, field: 'attributes.qos_class', grpc: null },
+  { name: 'attributes with an unknown field', patch: { attributes: { imei: '1' } }, field: 'attributes.imei', grpc: null },
 ];
 
 function itemCases(unitsField: 'requested_units' | 'used_units', otherUnits: Record<string, unknown>): Case[] {
@@ -260,6 +267,7 @@ const chargeCases: Case[] = [
   { name: 'rating_group unknown', patch: { rating_group: UNKNOWN_GROUP }, field: 'rating_group' },
   { name: 'rating_group over 2^32-1', patch: { rating_group: 4_294_967_296 }, field: 'rating_group', grpc: null },
   { name: 'location.mcc "ab"', patch: { location: { mcc: 'ab' } }, field: 'location.mcc' },
+  { name: 'attributes.apn 101 characters', patch: { attributes: { apn: 'a'.repeat(101) } }, field: 'attributes.apn' },
 ];
 
 const topUpCases: Case[] = [

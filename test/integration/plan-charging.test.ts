@@ -45,6 +45,8 @@ function europe(name: string, scale: number): TariffDocument {
         intervals: [{ from_units: 0, increment_units: 1, per_units: 1, tiers: { mode: 'volume', steps: [{ up_to_units: 3, price: '0.10' }, { price: '0.05' }] } }],
       },
       { rating_group: API, connect_fee: '0', tier_scope: 'customer', intervals: [{ from_units: 0, increment_units: 1, per_units: 1, price: price(0.01) }] },
+      { rating_group: API, service_id: 7, connect_fee: '0', tier_scope: 'customer', intervals: [{ from_units: 0, increment_units: 1, per_units: 1, price: price(0.03) }] },
+      { rating_group: API, apn: 'iot.m2m', qos_class: 9, connect_fee: '0', tier_scope: 'customer', intervals: [{ from_units: 0, increment_units: 1, per_units: 1, price: price(0.02) }] },
     ],
   };
 }
@@ -165,6 +167,23 @@ describe('zones', () => {
     const zones = (await readLedger(service, 'roamer')).events.flatMap((event) => (event.data.items ?? []).map((item: { z?: string }) => item.z)).filter(Boolean);
     expect(zones).toEqual(['home', 'roaming']);
     await expectConserved(service, 'roamer');
+  });
+});
+
+describe('features', () => {
+  it('select the most specific rate whose selectors all match what the gateway sent, else fall back', async () => {
+    await customer('featured', ['featured-a']);
+    const charged = async (eventId: string, attributes?: object) => (await service.grpc.ok('Charge', {
+      event_id: eventId, device_id: 'featured-a', rating_group: API, units: '1', location: HOME, ...(attributes === undefined ? {} : { attributes }),
+    })).charged_amount;
+    expect(await charged('featured-1', { service_id: 7 }), 'service id').toBe('0.030000');
+    expect(await charged('featured-2', { service_id: 7, apn: 'iot.m2m', qos_class: 9 }), 'service id outranks APN and QoS').toBe('0.030000');
+    expect(await charged('featured-3', { apn: 'iot.m2m', qos_class: 9, device_type: 'meter' }), 'APN and QoS').toBe('0.020000');
+    expect(await charged('featured-4', { apn: 'iot.m2m' }), 'only part of a rate\'s selectors: not that rate').toBe('0.010000');
+    expect(await charged('featured-5', { service_id: 8 }), 'no rate for service 8').toBe('0.010000');
+    expect(await charged('featured-6'), 'nothing sent').toBe('0.010000');
+    const enquiry = await service.http.ok('POST', '/v1/charging/price-enquiry', { device_id: 'featured-a', rating_group: API, units: '10', location: HOME, attributes: { serviceId: 7 } });
+    expect(enquiry.amount, 'a price enquiry selects alike').toBe('0.300000');
   });
 });
 
