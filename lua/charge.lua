@@ -45,7 +45,7 @@ else
     answer.r = Result.CREDIT_LIMIT_REACHED
   else
     state:charge(price)
-    state:countTier(item, moneyUnits)
+    event.tu = state:countTier(item, moneyUnits)
     if item.z ~= '' then event.z = item.z end
     answer.cu, answer.cm, answer.a = int(item.used), int(price), int(fromAllowance)
     event.au, event.ab, event.mu, event.cm = int(fromAllowance), encodeParts(parts), int(moneyUnits), int(price)

@@ -179,9 +179,10 @@ local function usageQuote(state, call, item, units, position)
   }
 end
 
--- Money paid for units moves the session's position and the period's tier counter.
-local function advance(state, session, item, position, units, quote)
-  state:countTier(item, units)
+-- Money paid for units moves the session's position and the period's tier counter, which the
+-- event names (`tu`).
+local function advance(state, session, item, position, units, quote, event)
+  event.tu = state:countTier(item, units)
   movePosition(session, item.rg, { units = position.units + units, micros = position.micros + tonumber(quote.r), at = position.at })
 end
 
@@ -202,7 +203,7 @@ local function chargeUsage(state, session, call, item, reservation, event, out)
   if state:balanceAfter() - price < -AMOUNT_MICROS_MAX then return BALANCE_LIMIT end
   local overshoot = price - math.max(state:budget(), 0)
   state:charge(price)
-  advance(state, session, item, position, moneyUnits, quote)
+  advance(state, session, item, position, moneyUnits, quote, event)
   event.mu, event.cm = int(moneyUnits), int(price)
   if overshoot > 0 then event.os = int(overshoot) end
   out.cm = int(price)

@@ -110,15 +110,18 @@ end
 
 -- Tier counters ---------------------------------------------------------------------------
 
--- Units paid with money in a billing period, per rating group, by the customer's pool or by
--- the device (the item's `tc`): they place the tariff's tiers. None when the rate has no tiers.
+-- Units paid with money in a month, per rating group, by the customer's pool or by the device
+-- (the item's `tc`): they place the tariff's tiers. None when the rate has no tiers. A counter is
+-- named "<c:customer|d:device>:<rating group>:<YYYYMM>"; events record the name, so that a
+-- rebuild can count them again from the journal.
 function State:tierCounter(item)
   if item.tc == '' then return nil end
   local owner = item.tc == 'c' and ('c:' .. self.customer) or ('d:' .. self.device)
-  local key = self.prefix .. 'tu:' .. owner .. ':' .. item.rg .. ':' .. item.tp
+  local name = owner .. ':' .. item.rg .. ':' .. item.tp
+  local key = self.prefix .. 'tu:' .. name
   local counter = self.tiers[key]
   if not counter then
-    counter = { units = tonumber(redis.call('GET', key) or '0'), delta = 0 }
+    counter = { name = name, units = tonumber(redis.call('GET', key) or '0'), delta = 0 }
     self.tiers[key] = counter
     self.tierOrder[#self.tierOrder + 1] = key
   end
@@ -131,9 +134,12 @@ function State:tierUnits(item)
   return counter.units + counter.delta
 end
 
+-- Returns the counter's name, or nil when the item counts in none.
 function State:countTier(item, units)
   local counter = self:tierCounter(item)
-  if counter then counter.delta = counter.delta + units end
+  if not counter then return nil end
+  counter.delta = counter.delta + units
+  return counter.name
 end
 
 -- Allowances ------------------------------------------------------------------------------

@@ -68,8 +68,8 @@ export class BalanceStore {
   }
 
   /** Units paid with money that place a rating group's tiers now (see KeySpace.tierCounter). */
-  async tierUnits(customerId: string, tierOwner: string, ratingGroup: string, period: string): Promise<bigint> {
-    return BigInt((await this.redis.get(this.keys.tierCounter(customerId, tierOwner, ratingGroup, period))) ?? '0');
+  async tierUnits(customerId: string, counter: string): Promise<bigint> {
+    return BigInt((await this.redis.get(this.keys.tierCounter(customerId, counter))) ?? '0');
   }
 
   /** The wallet and the pool's buckets, with the device's own when a device is named. */

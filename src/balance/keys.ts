@@ -71,11 +71,11 @@ export class KeySpace {
   }
 
   /**
-   * Units paid with money in a period (YYYYMM) for a rating group, by the customer's pool
-   * (`tierOwner` "c:<customer>") or by one device ("d:<device>"): they place a tariff's tiers.
+   * Units paid with money in a month for a rating group, which place a tariff's tiers. `counter`
+   * is "<c:customer|d:device>:<rating group>:<YYYYMM>", as events name it (`tu`).
    */
-  tierCounter(customerId: string, tierOwner: string, ratingGroup: string, period: string): string {
-    return `${this.customerPrefix(customerId)}tu:${tierOwner}:${ratingGroup}:${period}`;
+  tierCounter(customerId: string, counter: string): string {
+    return `${this.customerPrefix(customerId)}tu:${counter}`;
   }
 
   allowanceList(customerId: string, deviceId: string | null): string {

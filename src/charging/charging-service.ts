@@ -112,8 +112,8 @@ export class ChargingService {
     const device = await this.catalog.resolveDevice(request.deviceId);
     if (device === undefined) return unknownDevice(request);
     const pricing = await this.callPricing(request.deviceId, device, request);
-    const tierCounter = this.pricer(pricing, request.ratingGroup, 'units')?.tierCounter ?? '';
-    const periodUnits = tierCounter === '' ? 0n : await this.store.tierUnits(device.customerId, tierOwner(pricing, tierCounter), String(request.ratingGroup), pricing.tierPeriod);
+    const counter = counterName(pricing, { rg: String(request.ratingGroup), tc: this.pricer(pricing, request.ratingGroup, 'units')?.tierCounter ?? '' });
+    const periodUnits = counter === '' ? 0n : await this.store.tierUnits(device.customerId, counter);
     return enquire(request, pricing.prices, this.catalog.ratingGroup(request.ratingGroup)!.unit, periodUnits);
   }
 
@@ -263,13 +263,10 @@ export class ChargingService {
   }
 }
 
-function tierOwner(pricing: CallPricing, tierCounter: 'c' | 'd'): string {
-  return tierCounter === 'c' ? `c:${pricing.customerId}` : `d:${pricing.deviceId}`;
-}
-
-/** The tier counter an item counts in, as this process remembers it; '' for none. */
+/** The tier counter an item counts in, named as the scripts name it (state.lua); '' for none. */
 function counterName(pricing: CallPricing, item: Pick<ScriptItem, 'rg' | 'tc'>): string {
-  return item.tc === '' ? '' : `${tierOwner(pricing, item.tc)}:${item.rg}:${pricing.tierPeriod}`;
+  if (item.tc === '') return '';
+  return `${item.tc === 'c' ? `c:${pricing.customerId}` : `d:${pricing.deviceId}`}:${item.rg}:${pricing.tierPeriod}`;
 }
 
 function answerOf(reply: ScriptReply, keyField: string): string {

@@ -76,6 +76,19 @@ export class Journal {
     return usage;
   }
 
+  /** Units paid with money per tier counter (`tu` on the events: "<owner>:<rg>:<YYYYMM>"), by customer. */
+  async tierUsage(customerIds: readonly string[]): Promise<Map<string, Map<string, bigint>>> {
+    const { rows } = await this.pool.query<{ customer_id: string; counter: string; units: string }>(
+      `SELECT e.customer_id, item->>'tu' AS counter, sum((item->>'mu')::bigint) AS units
+       FROM journal_events e, jsonb_array_elements(e.data->'items') AS item
+       WHERE e.customer_id = ANY($1) AND item ? 'tu'
+       GROUP BY e.customer_id, item->>'tu'`,
+      [customerIds]);
+    const usage = new Map<string, Map<string, bigint>>();
+    for (const row of rows) usage.set(row.customer_id, (usage.get(row.customer_id) ?? new Map<string, bigint>()).set(row.counter, BigInt(row.units)));
+    return usage;
+  }
+
   /**
    * Records that a customer's wallet was restored from the journal: its balance, and the holds
    * voided (as a release of that much, so that the journal's holds add up to zero after it).

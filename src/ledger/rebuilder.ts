@@ -1,6 +1,6 @@
 // Restores the balances of Redis from the journal after Redis lost its data: each customer's
-// wallet gets the journal's balance and no holds, and each allowance bucket the units the journal
-// says were used and none held. The sessions whose holds are voided are gone with Redis; each
+// wallet gets the journal's balance and no holds, each allowance bucket the units the journal
+// says were used and none held, and each tier counter the units the journal counted in it. The sessions whose holds are voided are gone with Redis; each
 // voided hold is journaled, as a `rebuild` event, so the journal keeps adding up.
 //
 // An operator's tool for a Redis that came back empty: run it after the service has started
@@ -15,6 +15,9 @@ import { AppError } from '../errors.js';
 import { drainBacklog, forEachCustomerBatch } from './customer-batches.js';
 import type { Journal } from './journal.js';
 import type { LedgerWorker } from './ledger-worker.js';
+
+/** As state.lua keeps them: a month and two more, for late reports. */
+const TIER_COUNTER_TTL_SECONDS = 92 * 86400;
 
 export interface RebuildReport {
   customers: number;
@@ -46,13 +49,13 @@ export class Rebuilder {
 
   /** Returns the held money voided. */
   private async restore(customerIds: string[]): Promise<bigint> {
-    const [balances, usage, buckets] = await Promise.all([
-      this.journal.balances(customerIds), this.journal.allowanceUsage(customerIds), this.bucketsOf(customerIds),
+    const [balances, usage, buckets, tiers] = await Promise.all([
+      this.journal.balances(customerIds), this.journal.allowanceUsage(customerIds), this.bucketsOf(customerIds), this.journal.tierUsage(customerIds),
     ]);
     let voided = 0n;
     for (const customerId of customerIds) {
       const { balanceMicros, heldMicros } = balances.get(customerId) ?? { balanceMicros: 0n, heldMicros: 0n };
-      await this.restoreWallet(customerId, balanceMicros, buckets.get(customerId) ?? [], usage.get(customerId) ?? new Map());
+      await this.restoreWallet(customerId, balanceMicros, buckets.get(customerId) ?? [], usage.get(customerId) ?? new Map(), tiers.get(customerId) ?? new Map());
       // Journaled after Redis is restored: a failure in between is mended by running it again.
       await this.journal.writeRebuild(customerId, balanceMicros, heldMicros, this.clock.nowMs());
       voided += heldMicros;
@@ -67,7 +70,7 @@ export class Rebuilder {
     return new Map(rows.map((row) => [row.customer_id, row.ids]));
   }
 
-  private async restoreWallet(customerId: string, balanceMicros: bigint, bucketIds: string[], bucketsUsed: Map<string, bigint>): Promise<void> {
+  private async restoreWallet(customerId: string, balanceMicros: bigint, bucketIds: string[], bucketsUsed: Map<string, bigint>, tierUnits: Map<string, bigint>): Promise<void> {
     const keys = bucketIds.map((id) => this.keys.allowance(customerId, id));
     const exists = bucketIds.length === 0 ? [] : await Promise.all(keys.map((key) => this.redis.exists(key)));
     const pipeline = this.redis.pipeline().hset(this.keys.wallet(customerId), 'balance', balanceMicros.toString(), 'held', '0');
@@ -75,6 +78,7 @@ export class Rebuilder {
     bucketIds.forEach((id, index) => {
       if (exists[index] === 1) pipeline.hset(keys[index]!, 'used', (bucketsUsed.get(id) ?? 0n).toString(), 'held', '0');
     });
+    for (const [counter, units] of tierUnits) pipeline.set(this.keys.tierCounter(customerId, counter), units.toString(), 'EX', TIER_COUNTER_TTL_SECONDS);
     const results = (await pipeline.exec()) ?? [];
     for (const [error] of results) if (error) throw error;
   }

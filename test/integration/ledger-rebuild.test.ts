@@ -1,6 +1,8 @@
 // Redis loses its data; the service starts again (projecting customers, devices and allowances
 // anew, with nothing spent) and `rebuild` restores every wallet and allowance bucket from the
-// journal, voiding the holds that were open, and journals that. Redis and the journal then agree.
+// journal, voiding the holds that were open, and journals that; tier counters are counted again
+// from the journal too, so the next charge is priced where the month left off. Redis and the
+// journal then agree.
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
@@ -11,6 +13,7 @@ import { HttpClient, provisionFleet, ratingGroups, startTestService, type TestSe
 let service: TestService;
 const DATA = 1;
 const SMS = 2;
+const API = 3;
 
 beforeAll(async () => {
   service = await startTestService('ledger-rebuild');
@@ -26,7 +29,20 @@ beforeAll(async () => {
   await service.http.ok('POST', '/v1/customers/lost/allowances', {
     id: 'lost-own', device_id: 'lost-b', rating_group: SMS, units_total: 10, valid_from: '2026-01-01T00:00:00Z', valid_until: '2027-01-01T00:00:00Z',
   });
+  // A device on a plan whose API calls are priced in volume tiers over its own month.
+  await service.http.ok('POST', '/v1/catalog/apply', {
+    rating_groups: [{ id: API, name: 'api', unit: 'events' }],
+    tariffs: [{
+      id: 'api-volume', name: 'API', currency: 'EUR',
+      rates: [{ rating_group: API, tier_scope: 'device', intervals: [{ increment_units: 1, tiers: { mode: 'volume', steps: [{ up_to_units: 5, price: '0.01' }, { price: '0.005' }] } }] }],
+    }],
+    plans: [{ id: 'api-plan', name: 'API', currency: 'EUR', versions: [{ effective_from: '2026-01-01T00:00:00Z', tariff: 'api-volume' }] }],
+  });
+  await service.app.catalog.loadRatingGroups();
+  await service.http.ok('PUT', '/v1/devices/lost-c', { customer_id: 'lost' });
+  await service.http.ok('PUT', '/v1/devices/lost-c/subscription', { plan_id: 'api-plan' });
 });
+const API_COUNTER = 'd:lost-c:3:202611';
 afterAll(() => service?.close());
 
 async function wallet(app: { redis: App['store']['redis']; keys: App['keys'] }) {
@@ -42,8 +58,11 @@ describe('rebuilding Redis from the journal', () => {
     await service.grpc.ok('Commit', { session_id: 'lost-1', request_number: 2, device_id: 'lost-a', final: true, items: [{ rating_group: DATA, used_units: '1500000' }] });
     for (let sms = 0; sms < 12; sms++) await service.grpc.ok('Charge', { event_id: `lost-sms-${sms}`, device_id: 'lost-b', rating_group: SMS, units: '1' });
     await service.grpc.ok('Reserve', { session_id: 'lost-open', request_number: 1, device_id: 'lost-a', items: [{ rating_group: DATA, requested_units: '300000' }] });
+    // Five calls at 0.01, then two free while 0.005 a call catches up with the 0.05 charged.
+    for (let call = 0; call < 7; call++) await service.grpc.ok('Charge', { event_id: `lost-api-${call}`, device_id: 'lost-c', rating_group: API, units: '1' });
     const before = await wallet({ redis: service.redis, keys: service.app.keys });
-    expect(before).toEqual({ balance: '4480000', held: '300000', pool: ['1000000', '0'], own: ['10', '0'] });
+    expect(before).toEqual({ balance: '4430000', held: '300000', pool: ['1000000', '0'], own: ['10', '0'] });
+    expect(await service.redis.get(service.app.keys.tierCounter('lost', API_COUNTER))).toBe('7');
     expect(await service.http.ok('GET', '/v1/ledger/reconciliation')).toEqual({ customers: 1, differences: [] });
 
     // Redis loses everything of this service; a process starts again on it and projects anew.
@@ -59,9 +78,12 @@ describe('rebuilding Redis from the journal', () => {
       expect(out).toEqual(['1 customers restored from the journal; 300000 micros of holds voided']);
 
       expect(await wallet({ redis: service.redis, keys: restarted.keys })).toEqual({ ...before, held: '0' });
+      expect(await service.redis.get(service.app.keys.tierCounter('lost', API_COUNTER)), 'the tier counter, from the journal').toBe('7');
       expect(await http.ok('GET', '/v1/ledger/reconciliation')).toEqual({ customers: 1, differences: [] });
       const { rows } = await service.context.pool.query(`SELECT balance_after_micros, data FROM journal_events WHERE type = 'rebuild'`);
-      expect(rows).toMatchObject([{ balance_after_micros: '4480000', data: { cus: 'lost', items: [{ rm: '300000' }] } }]);
+      expect(rows).toMatchObject([{ balance_after_micros: '4430000', data: { cus: 'lost', items: [{ rm: '300000' }] } }]);
+      const next = await service.grpc.ok('Charge', { event_id: 'lost-api-7', device_id: 'lost-c', rating_group: API, units: '1' });
+      expect(next.charged_amount, 'still catching up: the month goes on where it was').toBe('0.000000');
     } finally {
       await restarted.close();
       await pool.end();

@@ -262,5 +262,5 @@ describe('a price change', () => {
 
 function tierCounter(customerId: string, owner: string, ratingGroup: number): string {
   const month = new Date(service.clock.nowMs()).toISOString().slice(0, 7).replace('-', '');
-  return service.app.keys.tierCounter(customerId, owner, String(ratingGroup), month);
+  return service.app.keys.tierCounter(customerId, `${owner}:${ratingGroup}:${month}`);
 }
