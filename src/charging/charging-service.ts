@@ -195,7 +195,7 @@ export class ChargingService {
     const reply = await this.runPriced(items, pricers, () => this.store.session(request.operation, device.customerId, call));
     if (reply.positions !== undefined) {
       this.positions.remember(request.sessionId, reply.positions, (group) => counterName(pricing, items.find((item) => item.rg === group)!));
-    } else if (request.final || request.operation === 'release') {
+    } else if (request.final || (request.operation === 'release' && request.ratingGroups.length === 0)) {
       this.positions.forget(request.sessionId);
     }
     return reply;
@@ -204,6 +204,7 @@ export class ChargingService {
   private async runCharge(request: requests.ChargeRequest, device: ResolvedDevice): Promise<ScriptReply> {
     const pricing = await this.callPricing(request.deviceId, device, request);
     const pricer = this.pricer(pricing, request.ratingGroup, 'units');
+    // An event is priced like a grant at its time (quotes "g:…"), and its units are used at once.
     const item = this.scriptItem(pricing, request.ratingGroup, pricer, 0n, request.units, undefined);
     const periods = this.capPeriods(device);
     const call = {
