@@ -147,10 +147,11 @@ end
 -- call is refused with nothing written.
 local BALANCE_LIMIT = { k = 'limit' }
 
--- A quote or budget answer for `key`, when it holds at the period's tier position.
+-- A quote or budget answer for `key`, when it holds at the period's tier position (one without
+-- a range holds at any).
 local function quoteFor(quotes, key, periodUnits)
   local quote = quotes[key]
-  if quote and periodUnits >= tonumber(quote.lo) and periodUnits <= tonumber(quote.hi) then return quote end
+  if quote and (quote.lo == nil or (periodUnits >= tonumber(quote.lo) and periodUnits <= tonumber(quote.hi))) then return quote end
   return nil
 end
 
@@ -311,16 +312,19 @@ local function decodeItem(raw)
 end
 
 -- What the service remembers to quote the next call of a session without a NEED: each rated
--- item's position after this call and its tier counter, as { s, m, t, p }.
+-- item's rating group, its position after this call and its tier counter, five entries each.
+-- Plain Lua numbers, which Redis replies as integers (exact, as all are below 2^53).
 local function positionsSeen(state, session, items)
   local seen = {}
   for _, item in ipairs(items) do
     local position = session.positions[item.rg]
     if item.rated and position then
-      seen[item.rg] = { int(position.units), int(position.micros), int(position.at), int(state:tierUnits(item)) }
+      local n = #seen
+      seen[n + 1], seen[n + 2], seen[n + 3] = item.rg, position.units, position.micros
+      seen[n + 4], seen[n + 5] = position.at, state:tierUnits(item)
     end
   end
-  return cjson.encode(seen)
+  return seen
 end
 
 -- The shared body of reserve.lua and commit.lua.

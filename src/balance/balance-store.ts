@@ -10,7 +10,7 @@ export interface ScriptReply {
   /** The answer JSON for OK and REPLAY, the missing price for NEED. */
   payload: string | undefined;
   /** Reserve and commit, OK: each rated item's position after the call (session.lua positionsSeen). */
-  positions?: string;
+  positions?: (string | number)[];
 }
 
 export type SessionOperation = 'reserve' | 'commit' | 'release';
@@ -80,7 +80,7 @@ export class BalanceStore {
 
   private async run(name: 'reserve' | 'commit' | 'release' | 'charge' | 'top-up', customerId: string, call: object): Promise<ScriptReply> {
     const partition = this.keys.partitionOf(customerId);
-    const reply = (await this.callScript(name, this.keys.stream(partition), this.keys.partitionPrefix(partition), JSON.stringify(call))) as [string, string?, string?];
+    const reply = (await this.callScript(name, this.keys.stream(partition), this.keys.partitionPrefix(partition), JSON.stringify(call))) as [string, string?, (string | number)[]?];
     return { status: reply[0] as ScriptStatus, payload: reply[1], ...(reply[2] === undefined ? {} : { positions: reply[2] }) };
   }
 }

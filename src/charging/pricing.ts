@@ -30,12 +30,12 @@ export interface SessionPosition {
 
 export const NEW_POSITION: SessionPosition = Object.freeze({ units: 0n, ratedMicros: 0n, reportedAtMs: null });
 
-/** Money for units (a), their rated micros (r), valid for period positions lo..hi. */
+/** Money for units (a), their rated micros (r), valid for period positions lo..hi (any without). */
 export interface Quote {
   a: string;
   r: string;
-  lo: string;
-  hi: string;
+  lo?: string;
+  hi?: string;
 }
 
 /** How many of the units a budget buys (u), for what (m, r), valid for period positions lo..hi. */
@@ -175,10 +175,10 @@ function contextOf(position: SessionPosition, periodUnits: bigint): RatingContex
 function window(amountMicros: bigint, ratedMicros: bigint, periodUnits: bigint, slack: PeriodSlack): Quote {
   const low = periodUnits - slack.below;
   const high = periodUnits + slack.above;
-  return {
-    a: amountMicros.toString(), r: ratedMicros.toString(),
-    lo: (low < 0n ? 0n : low).toString(), hi: (high > POSITION_MAX ? POSITION_MAX : high).toString(),
-  };
+  const quote = { a: amountMicros.toString(), r: ratedMicros.toString() };
+  // Most rates have no tiers: their quotes hold everywhere and need no range to check.
+  if (low <= 0n && high >= POSITION_MAX) return quote;
+  return { ...quote, lo: (low < 0n ? 0n : low).toString(), hi: (high > POSITION_MAX ? POSITION_MAX : high).toString() };
 }
 
 export function usageKey(units: string, position: SessionPosition, atMs: number): string {

@@ -5,8 +5,6 @@
 import { LRUCache } from 'lru-cache';
 import { NEW_POSITION, type SessionPosition } from './pricing.js';
 
-type Seen = Record<string, [units: string, micros: string, reportedAt: string, periodUnits: string]>;
-
 export class SessionPositions {
   private readonly sessions: LRUCache<string, Map<string, SessionPosition>>;
   private readonly counters: LRUCache<string, bigint>;
@@ -24,18 +22,21 @@ export class SessionPositions {
     return this.counters.get(counter) ?? 0n;
   }
 
-  /** `counterOf` names each rating group's tier counter ('' for none). */
-  remember(sessionId: string, seenJson: string, counterOf: (ratingGroup: string) => string): void {
-    const seen = JSON.parse(seenJson) as Seen | [];
+  /**
+   * `seen` is the script's list of rating group, units, micros, reported at and tier counter,
+   * five entries per rating group; `counterOf` names a rating group's tier counter ('' for none).
+   */
+  remember(sessionId: string, seen: readonly (string | number)[], counterOf: (ratingGroup: string) => string): void {
     let positions = this.sessions.get(sessionId);
     if (positions === undefined) {
       positions = new Map();
       this.sessions.set(sessionId, positions);
     }
-    for (const [ratingGroup, [units, micros, reportedAt, periodUnits]] of Object.entries(seen)) {
-      positions.set(ratingGroup, { units: BigInt(units), ratedMicros: BigInt(micros), reportedAtMs: Number(reportedAt) });
+    for (let index = 0; index + 4 < seen.length; index += 5) {
+      const ratingGroup = String(seen[index]);
+      positions.set(ratingGroup, { units: BigInt(seen[index + 1]!), ratedMicros: BigInt(seen[index + 2]!), reportedAtMs: Number(seen[index + 3]) });
       const counter = counterOf(ratingGroup);
-      if (counter !== '') this.counters.set(counter, BigInt(periodUnits));
+      if (counter !== '') this.counters.set(counter, BigInt(seen[index + 4]!));
     }
   }
 
