@@ -14,7 +14,7 @@ import { Decimal } from '../rating/decimal.js';
 import { billingPeriodAt, type BillingPeriod } from './billing-cycle.js';
 import type { FeeDocument } from '../catalog/catalog-document.js';
 import { recurringFeeLines } from '../catalog/recurring-fees.js';
-import { usageByRatingGroup } from './journal-usage.js';
+import { usageByRatingGroup, type RatingGroupUsage } from './journal-usage.js';
 import { allocateCredit } from './payments.js';
 
 export interface BillingRunReport {
@@ -41,6 +41,7 @@ interface Line {
   description: string;
   deviceId?: string | null;
   ratingGroup: number | null;
+  zone?: string | null;
   units: bigint | null;
   amountMicros: bigint;
 }
@@ -122,12 +123,12 @@ export class BillingRun {
         [id, customer.id, period.startDate, period.endDate, customer.currency, subtotal, tax, subtotal + tax,
           new Date(asOfMs), new Date(asOfMs + customer.payment_terms_days * DAY_MS)]);
       await client.query(
-        `INSERT INTO invoice_lines (invoice_id, position, kind, description, device_id, rating_group, units, amount_micros)
-         SELECT $1, l.position, l.kind, l.description, l.device_id, l.rating_group, l.units, l.amount_micros
-         FROM jsonb_to_recordset($2::jsonb) AS l(position integer, kind text, description text, device_id text, rating_group integer, units bigint, amount_micros bigint)`,
+        `INSERT INTO invoice_lines (invoice_id, position, kind, description, device_id, rating_group, zone, units, amount_micros)
+         SELECT $1, l.position, l.kind, l.description, l.device_id, l.rating_group, l.zone, l.units, l.amount_micros
+         FROM jsonb_to_recordset($2::jsonb) AS l(position integer, kind text, description text, device_id text, rating_group integer, zone text, units bigint, amount_micros bigint)`,
         [id, JSON.stringify(lines.map((line, index) => ({
           position: index + 1, kind: line.kind, description: line.description, device_id: line.deviceId ?? null, rating_group: line.ratingGroup,
-          units: line.units?.toString() ?? null, amount_micros: line.amountMicros.toString(),
+          zone: line.zone ?? null, units: line.units?.toString() ?? null, amount_micros: line.amountMicros.toString(),
         })))]);
       // Credit left by earlier overpayments pays the new invoice first.
       await allocateCredit(client, customer.id);
@@ -140,10 +141,8 @@ export class BillingRun {
    * customer's previous invoice was issued: late, labelled so, and on no other invoice.
    */
   private async lines(customer: BilledCustomer, period: BillingPeriod, asOfMs: number): Promise<Line[]> {
-    const usage = await usageByRatingGroup(this.pool, customer.id, { occurredFromMs: period.startMs, occurredBeforeMs: period.endMs, journaledUntilMs: asOfMs });
-    const usageLines: Line[] = usage.map((group) => ({
-      kind: 'usage', description: `rating group ${group.ratingGroup}`, ratingGroup: group.ratingGroup, units: group.units, amountMicros: group.amountMicros,
-    }));
+    const usage = await usageByRatingGroup(this.pool, customer.id, { occurredFromMs: period.startMs, occurredBeforeMs: period.endMs, journaledUntilMs: asOfMs }, true);
+    const usageLines = usage.map((group) => usageLine(group, ''));
     const charged = [...(await this.feeLines(customer, period)), ...usageLines, ...(await this.lateUsageLines(customer, period, asOfMs))];
     const taxed = [...charged, ...discountLines(customer, charged)];
     const taxLines: Line[] = customer.tax_rates.map((rate) => ({
@@ -160,11 +159,8 @@ export class BillingRun {
     if (previous.rows[0] === undefined) return [];
     const late = await usageByRatingGroup(this.pool, customer.id, {
       occurredBeforeMs: period.startMs, journaledAfterMs: previous.rows[0].issued_at.getTime(), journaledUntilMs: asOfMs,
-    });
-    return late.map((group) => ({
-      kind: 'usage', description: `rating group ${group.ratingGroup}, late usage from before ${period.startDate}`,
-      ratingGroup: group.ratingGroup, units: group.units, amountMicros: group.amountMicros,
-    }));
+    }, true);
+    return late.map((group) => usageLine(group, `, late usage from before ${period.startDate}`));
   }
 
   /**
@@ -201,6 +197,15 @@ export class BillingRun {
 }
 
 /** The customer's discount on its fees and usage, one line before tax, rounded half-even. */
+/** A usage line per rating group and zone, as the journal has them. */
+function usageLine(usage: RatingGroupUsage, label: string): Line {
+  const zone = usage.zone === null ? '' : `, zone ${usage.zone}`;
+  return {
+    kind: 'usage', description: `rating group ${usage.ratingGroup}${zone}${label}`,
+    ratingGroup: usage.ratingGroup, zone: usage.zone, units: usage.units, amountMicros: usage.amountMicros,
+  };
+}
+
 function discountLines(customer: BilledCustomer, charged: readonly Line[]): Line[] {
   if (new Decimal(customer.discount_percent).isZero()) return [];
   const percent = new Decimal(customer.discount_percent).toString();

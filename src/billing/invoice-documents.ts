@@ -3,7 +3,7 @@
 import PDFDocument from 'pdfkit';
 import type { InvoiceDetail } from './invoices.js';
 
-const CSV_COLUMNS = ['position', 'kind', 'description', 'device_id', 'rating_group', 'units', 'amount'] as const;
+const CSV_COLUMNS = ['position', 'kind', 'description', 'device_id', 'rating_group', 'zone', 'units', 'amount'] as const;
 
 export function invoiceCsv(invoice: InvoiceDetail): string {
   const rows = invoice.lines.map((line) => CSV_COLUMNS.map((column) => csvField(line[column])).join(','));

@@ -10,7 +10,7 @@ interface InvoiceRow {
 }
 
 interface LineRow {
-  position: number; kind: string; description: string; device_id: string | null; rating_group: number | null; units: string | null; amount_micros: string;
+  position: number; kind: string; description: string; device_id: string | null; rating_group: number | null; zone: string | null; units: string | null; amount_micros: string;
 }
 
 const INVOICES_LISTED_MAX = 100;
@@ -42,7 +42,7 @@ export class InvoiceService {
       credit_notes: notes.rows.map((note) => ({ id: note.id, amount: formatMicros(BigInt(note.amount_micros)), reason: note.reason, issued_at: note.issued_at.toISOString() })),
       lines: lines.rows.map((line) => ({
         position: line.position, kind: line.kind, description: line.description, device_id: line.device_id, rating_group: line.rating_group,
-        units: line.units, amount: formatMicros(BigInt(line.amount_micros)),
+        zone: line.zone, units: line.units, amount: formatMicros(BigInt(line.amount_micros)),
       })),
     };
   }
@@ -58,5 +58,5 @@ function invoiceView(row: InvoiceRow) {
 
 export type InvoiceDetail = ReturnType<typeof invoiceView> & {
   credit_notes: { id: string; amount: string; reason: string; issued_at: string }[];
-  lines: { position: number; kind: string; description: string; device_id: string | null; rating_group: number | null; units: string | null; amount: string }[];
+  lines: { position: number; kind: string; description: string; device_id: string | null; rating_group: number | null; zone: string | null; units: string | null; amount: string }[];
 };

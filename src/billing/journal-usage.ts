@@ -1,5 +1,6 @@
-// Usage of a customer read from the journal: units used and money charged per rating group, from
-// each usage item of its events (commits and one-shot charges). What statements and invoices
+// Usage of a customer read from the journal: units used and money charged per rating group, and
+// per zone where asked (the zone that priced each report, as its event records it), from each
+// usage item of its events (commits and one-shot charges). What statements and invoices
 // both show, so both show the same. A window says which events: when they happened (by the
 // service's clock), and for invoices also when they were journaled, so an event journaled after
 // its period was invoiced goes onto the next invoice, late, and onto no invoice twice.
@@ -7,6 +8,8 @@ import type pg from 'pg';
 
 export interface RatingGroupUsage {
   ratingGroup: number;
+  /** Null when not grouped by zone, or for usage no zone priced. */
+  zone: string | null;
   units: bigint;
   amountMicros: bigint;
 }
@@ -22,14 +25,14 @@ export interface UsageWindow {
   journaledUntilMs?: number;
 }
 
-export async function usageByRatingGroup(pool: pg.Pool, customerId: string, window: UsageWindow): Promise<RatingGroupUsage[]> {
-  const { rows } = await pool.query<{ rating_group: number; units: string; amount: string }>(
-    `SELECT (item->>'rg')::integer AS rating_group, sum(coalesce((item->>'used')::bigint, 0)) AS units,
+export async function usageByRatingGroup(pool: pg.Pool, customerId: string, window: UsageWindow, byZone = false): Promise<RatingGroupUsage[]> {
+  const { rows } = await pool.query<{ rating_group: number; zone: string | null; units: string; amount: string }>(
+    `SELECT (item->>'rg')::integer AS rating_group, ${byZone ? "item->>'z'" : 'NULL::text'} AS zone, sum(coalesce((item->>'used')::bigint, 0)) AS units,
             sum(coalesce((item->>'cm')::bigint, 0)) AS amount
      FROM journal_events e, jsonb_array_elements(e.data->'items') AS item
      WHERE e.customer_id = $1 AND e.occurred_at >= $2 AND e.occurred_at < $3 AND e.journaled_at > $4 AND e.journaled_at <= $5 AND item ? 'used'
-     GROUP BY 1 ORDER BY 1`,
+     GROUP BY 1, 2 ORDER BY 1, 2 NULLS FIRST`,
     [customerId, new Date(window.occurredFromMs ?? 0), new Date(window.occurredBeforeMs),
       new Date(window.journaledAfterMs ?? 0), new Date(window.journaledUntilMs ?? 8.64e15)]);
-  return rows.map((row) => ({ ratingGroup: Number(row.rating_group), units: BigInt(row.units), amountMicros: BigInt(row.amount) }));
+  return rows.map((row) => ({ ratingGroup: Number(row.rating_group), zone: row.zone, units: BigInt(row.units), amountMicros: BigInt(row.amount) }));
 }

@@ -53,9 +53,9 @@ describe('a billing run', () => {
       subtotal: '2.050000', tax: '0.410000', total: '2.460000', issued_at: '2026-12-01T06:00:00.000Z', due_at: '2026-12-15T06:00:00.000Z',
       credit_notes: [],
       lines: [
-        { position: 1, kind: 'usage', description: 'rating group 1', device_id: null, rating_group: DATA, units: '2000000', amount: '2.000000' },
-        { position: 2, kind: 'usage', description: 'rating group 2', device_id: null, rating_group: SMS, units: '5', amount: '0.050000' },
-        { position: 3, kind: 'tax', description: 'VAT 20%', device_id: null, rating_group: null, units: null, amount: '0.410000' },
+        { position: 1, kind: 'usage', description: 'rating group 1', device_id: null, rating_group: DATA, zone: null, units: '2000000', amount: '2.000000' },
+        { position: 2, kind: 'usage', description: 'rating group 2', device_id: null, rating_group: SMS, zone: null, units: '5', amount: '0.050000' },
+        { position: 3, kind: 'tax', description: 'VAT 20%', device_id: null, rating_group: null, zone: null, units: null, amount: '0.410000' },
       ],
     });
     // 0.333 + 0.07: each line's 20 % rounds half-even on its own (0.0666 and 0.014).

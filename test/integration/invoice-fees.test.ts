@@ -25,8 +25,8 @@ describe('recurring fees on invoices', () => {
     const invoice = await service.http.ok('GET', '/v1/invoices/INV-2026-000001');
     expect(invoice).toMatchObject({ customer_id: 'fleet', period_start: '2026-11-01', subtotal: '0.800000', tax: '0.000000', total: '0.800000' });
     expect(invoice.lines).toEqual([
-      { position: 1, kind: 'fee', description: 'device-access, 8 of 30 days', device_id: 'fleet-a', rating_group: null, units: null, amount: '0.400000' },
-      { position: 2, kind: 'fee', description: 'device-access, 8 of 30 days', device_id: 'fleet-b', rating_group: null, units: null, amount: '0.400000' },
+      { position: 1, kind: 'fee', description: 'device-access, 8 of 30 days', device_id: 'fleet-a', rating_group: null, zone: null, units: null, amount: '0.400000' },
+      { position: 2, kind: 'fee', description: 'device-access, 8 of 30 days', device_id: 'fleet-b', rating_group: null, zone: null, units: null, amount: '0.400000' },
     ]);
   });
 
@@ -35,9 +35,9 @@ describe('recurring fees on invoices', () => {
     const csv = await fetch(`${base}/csv`);
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
     expect(await csv.text()).toBe([
-      'position,kind,description,device_id,rating_group,units,amount',
-      '1,fee,"device-access, 8 of 30 days",fleet-a,,,0.400000',
-      '2,fee,"device-access, 8 of 30 days",fleet-b,,,0.400000',
+      'position,kind,description,device_id,rating_group,zone,units,amount',
+      '1,fee,"device-access, 8 of 30 days",fleet-a,,,,0.400000',
+      '2,fee,"device-access, 8 of 30 days",fleet-b,,,,0.400000',
       '',
     ].join('\r\n'));
     const html = await (await fetch(`${base}/html`)).text();
