@@ -75,7 +75,7 @@ export async function startApp(dependencies: AppDependencies): Promise<App> {
   if (claimed !== config.partitionCount) {
     throw new ConfigError(`PARTITION_COUNT: this keyspace was created with ${claimed} partitions; it cannot change to ${config.partitionCount}`);
   }
-  const provisioning = new ProvisioningService(pool, projection, { allowancesPerRatingGroupMax: config.allowancesPerRatingGroupMax });
+  const provisioning = new ProvisioningService(pool, projection, { allowancesPerRatingGroupMax: config.allowancesPerRatingGroupMax }, clock);
   const catalogService = new CatalogService(pool, projection, clock);
   const subscriptions = new SubscriptionService(pool, projection, clock);
   if (!(await projection.isProjected())) await projectEverything(provisioning, catalogService, subscriptions, log);

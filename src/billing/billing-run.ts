@@ -13,7 +13,7 @@ import { inTransaction } from '../db/database.js';
 import { Decimal } from '../rating/decimal.js';
 import { billingPeriodAt, type BillingPeriod } from './billing-cycle.js';
 import type { FeeDocument } from '../catalog/catalog-document.js';
-import { recurringFeeLines } from '../catalog/recurring-fees.js';
+import { overlap, recurringFeeLines } from '../catalog/recurring-fees.js';
 import { usageByRatingGroup, type RatingGroupUsage } from './journal-usage.js';
 import { allocateCredit } from './payments.js';
 
@@ -177,7 +177,8 @@ export class BillingRun {
                        ORDER BY effective_from DESC LIMIT 1) v ON true
          WHERE s.customer_id = $1 AND s.valid_from < $3 AND (s.valid_until IS NULL OR s.valid_until > $2)`,
         [customer.id, new Date(period.startMs), new Date(period.endMs)]),
-      this.pool.query<{ id: string }>('SELECT id FROM devices WHERE customer_id = $1 ORDER BY id', [customer.id]),
+      this.pool.query<{ id: string; activated_at: Date; deactivated_at: Date | null }>(
+        'SELECT id, activated_at, deactivated_at FROM devices WHERE customer_id = $1 ORDER BY id', [customer.id]),
     ]);
     const ownPlans = new Set(subscriptions.flatMap((row) => (row.device_id === null ? [] : [row.device_id])));
     return subscriptions.flatMap((subscription) => {
@@ -186,8 +187,8 @@ export class BillingRun {
       const fees = subscription.device_id === null ? subscription.fees : subscription.fees.filter((fee) => fee.per === 'device');
       return recurringFeeLines({
         fees, customerId: customer.id, timeZone: customer.time_zone, atMs: period.startMs, customer: span,
-        // A device is charged for the days its plan covered it: devices keep no activation dates yet.
-        devices: covered.map((device) => ({ id: device.id, active: span })),
+        // A device is charged for the days its plan covered it while it was in service.
+        devices: covered.map((device) => ({ id: device.id, active: overlap(span, { fromMs: device.activated_at.getTime(), untilMs: device.deactivated_at?.getTime() ?? null }) })),
       }).map((fee): Line => ({
         kind: 'fee', description: `${fee.fee}, ${fee.activeDays} of ${fee.periodDays} days`, deviceId: fee.deviceId,
         ratingGroup: null, units: null, amountMicros: fee.amountMicros,
@@ -196,7 +197,6 @@ export class BillingRun {
   }
 }
 
-/** The customer's discount on its fees and usage, one line before tax, rounded half-even. */
 /** A usage line per rating group and zone, as the journal has them. */
 function usageLine(usage: RatingGroupUsage, label: string): Line {
   const zone = usage.zone === null ? '' : `, zone ${usage.zone}`;
@@ -206,6 +206,7 @@ function usageLine(usage: RatingGroupUsage, label: string): Line {
   };
 }
 
+/** The customer's discount on its fees and usage, one line before tax, rounded half-even. */
 function discountLines(customer: BilledCustomer, charged: readonly Line[]): Line[] {
   if (new Decimal(customer.discount_percent).isZero()) return [];
   const percent = new Decimal(customer.discount_percent).toString();

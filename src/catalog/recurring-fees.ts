@@ -55,6 +55,12 @@ export function recurringFeeLines(request: FeeRequest): FeeLine[] {
   });
 }
 
+/** When both spans are in force; it may be empty (from ≥ until). */
+export function overlap(left: ActiveSpan, right: ActiveSpan): ActiveSpan {
+  const untilMs = left.untilMs === null ? right.untilMs : right.untilMs === null ? left.untilMs : Math.min(left.untilMs, right.untilMs);
+  return { fromMs: Math.max(left.fromMs, right.fromMs), untilMs };
+}
+
 /** Calendar days of the period on which the span was in force for any part of the day. */
 export function activeDaysIn(span: ActiveSpan, period: LocalPeriod, timeZone: string): number {
   const fromMs = Math.max(span.fromMs, period.startMs);

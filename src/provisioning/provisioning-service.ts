@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { Projection } from '../balance/projection.js';
+import type { Clock } from '../clock.js';
 import { inTransaction, SqlState } from '../db/database.js';
 import { AppError, invalid } from '../errors.js';
 import { parseAmount } from '../money/amount.js';
@@ -22,6 +23,7 @@ export class ProvisioningService {
     private readonly pool: pg.Pool,
     private readonly projection: Projection,
     private readonly settings: ProvisioningSettings,
+    private readonly clock: Clock,
   ) {}
 
   async putRatingGroup(idText: string, body: unknown): Promise<views.RatingGroupView> {
@@ -125,15 +127,20 @@ export class ProvisioningService {
     const id = schemas.parseWith(schemas.pathId, idText, 'id');
     const input = schemas.parseWith(schemas.deviceBody, body);
     const row = await this.transaction(async (client) => {
-      const existing = await client.query<{ customer_id: string }>('SELECT customer_id FROM devices WHERE id = $1 FOR UPDATE', [id]);
-      if (existing.rows[0] && existing.rows[0].customer_id !== input.customer_id) {
-        throw new AppError('CONFLICT', `device ${id} belongs to customer ${existing.rows[0].customer_id}`, 'customer_id');
+      const existing = await client.query<{ customer_id: string; activated_at: Date; deactivated_at: Date | null }>(
+        'SELECT customer_id, activated_at, deactivated_at FROM devices WHERE id = $1 FOR UPDATE', [id]);
+      const before = existing.rows[0];
+      if (before && before.customer_id !== input.customer_id) {
+        throw new AppError('CONFLICT', `device ${id} belongs to customer ${before.customer_id}`, 'customer_id');
       }
+      const activatedAt = input.activated_at ?? before?.activated_at ?? new Date(this.clock.nowMs());
+      const deactivatedAt = input.deactivated_at === undefined ? before?.deactivated_at ?? null : input.deactivated_at;
+      if (deactivatedAt !== null && deactivatedAt <= activatedAt) throw invalid('deactivated_at', 'must be after activated_at');
       const { rows } = await client.query<views.DeviceRow>(
-        `INSERT INTO devices (id, customer_id, status, daily_cap_micros, monthly_cap_micros) VALUES ($1, $2, $3, $4, $5)
+        `INSERT INTO devices (id, customer_id, status, daily_cap_micros, monthly_cap_micros, activated_at, deactivated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (id) DO UPDATE SET status = excluded.status, daily_cap_micros = excluded.daily_cap_micros,
-           monthly_cap_micros = excluded.monthly_cap_micros, updated_at = now()
-         RETURNING *`, [id, input.customer_id, input.status, micros(input.daily_cap)?.toString() ?? null, micros(input.monthly_cap)?.toString() ?? null])
+           monthly_cap_micros = excluded.monthly_cap_micros, activated_at = excluded.activated_at, deactivated_at = excluded.deactivated_at, updated_at = now()
+         RETURNING *`, [id, input.customer_id, input.status, micros(input.daily_cap)?.toString() ?? null, micros(input.monthly_cap)?.toString() ?? null, activatedAt, deactivatedAt])
         .catch(foreignKey('customer_id', `customer ${input.customer_id} does not exist`));
       return rows[0]!;
     });

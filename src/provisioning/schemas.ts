@@ -90,6 +90,10 @@ export const deviceBody = z.strictObject({
   status: z.enum(['active', 'suspended'], 'must be active or suspended').default('active'),
   daily_cap: amount.nullable().default(null),
   monthly_cap: amount.nullable().default(null),
+  /** When it went into service; now when first created, else as it was. */
+  activated_at: timestamp.optional(),
+  /** When it leaves service (exclusive); null to clear it, as it was when absent. */
+  deactivated_at: timestamp.nullable().optional(),
 });
 
 export const allowanceBody = z.strictObject({

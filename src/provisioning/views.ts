@@ -62,7 +62,8 @@ export type CustomerView = ReturnType<typeof customer>;
 
 export interface DeviceRow {
   id: string; customer_id: string; status: 'active' | 'suspended';
-  daily_cap_micros: string | null; monthly_cap_micros: string | null; created_at: Date; updated_at: Date;
+  daily_cap_micros: string | null; monthly_cap_micros: string | null; activated_at: Date; deactivated_at: Date | null;
+  created_at: Date; updated_at: Date;
 }
 
 export function device(row: DeviceRow) {
@@ -70,6 +71,7 @@ export function device(row: DeviceRow) {
     id: row.id, customer_id: row.customer_id, status: row.status,
     daily_cap: row.daily_cap_micros === null ? null : formatMicros(row.daily_cap_micros),
     monthly_cap: row.monthly_cap_micros === null ? null : formatMicros(row.monthly_cap_micros),
+    activated_at: row.activated_at.toISOString(), deactivated_at: row.deactivated_at?.toISOString() ?? null,
     created_at: row.created_at.toISOString(), updated_at: row.updated_at.toISOString(),
   };
 }

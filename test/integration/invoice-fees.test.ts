@@ -1,5 +1,5 @@
 // Invoices carry the recurring fees of the plans in force: per device, prorated by the days the
-// plan covered it in the fee's month.
+// plan covered it in the fee's month while it was in service (activated, not yet deactivated).
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -61,6 +61,34 @@ describe('recurring fees on invoices', () => {
     expect(invoice).toMatchObject({ subtotal: '0.360000', tax: '0.072000', total: '0.432000' });
     expect(invoice.lines.map((line: { kind: string; description: string; amount: string }) => [line.kind, line.description, line.amount])).toEqual([
       ['fee', 'device-access, 8 of 30 days', '0.400000'], ['discount', 'discount 10%', '-0.040000'], ['tax', 'VAT 20%', '0.072000'],
+    ]);
+  });
+
+  it('charges a device only for the days it was in service: activated or deactivated mid-month', async () => {
+    await provisionFleet(service, { customerId: 'lifecycle', devices: ['lc-old', 'lc-gone'], timeZone: 'Europe/Paris' });
+    await service.http.ok('PUT', '/v1/customers/lifecycle', { name: 'lifecycle', currency: 'EUR', time_zone: 'Europe/Paris', billing_mode: 'postpaid' });
+    await service.http.ok('PUT', '/v1/customers/lifecycle/subscription', { plan_id: 'iot-fleet' });
+    const joined = await service.http.ok('PUT', '/v1/devices/lc-new', { customer_id: 'lifecycle', activated_at: '2026-11-26T15:00:00+01:00' });
+    expect(joined).toMatchObject({ activated_at: '2026-11-26T14:00:00.000Z', deactivated_at: null });
+    const left = await service.http.ok('PUT', '/v1/devices/lc-gone', { customer_id: 'lifecycle', deactivated_at: '2026-11-28T00:00:00+01:00' });
+    expect(left, 'activated when first created, by the service clock').toMatchObject({ activated_at: '2026-11-23T10:00:00.000Z', deactivated_at: '2026-11-27T23:00:00.000Z' });
+    const refused = await service.http.request('PUT', '/v1/devices/lc-gone', { customer_id: 'lifecycle', deactivated_at: '2026-11-01T00:00:00Z' });
+    expect([refused.status, refused.body.error.field]).toEqual([400, 'deactivated_at']);
+
+    await service.http.ok('POST', '/v1/billing/runs', { as_of: '2026-12-01T06:00:00Z' });
+    const [november] = (await service.http.ok('GET', '/v1/customers/lifecycle/invoices')).items;
+    const fees = async (invoiceId: string) => (await service.http.ok('GET', `/v1/invoices/${invoiceId}`)).lines
+      .map((line: { device_id: string; description: string; amount: string }) => [line.device_id, line.description, line.amount]);
+    expect(await fees(november.id)).toEqual([
+      ['lc-gone', 'device-access, 5 of 30 days', '0.250000'], // the 23rd to the 27th
+      ['lc-new', 'device-access, 5 of 30 days', '0.250000'], // the 26th to the 30th
+      ['lc-old', 'device-access, 8 of 30 days', '0.400000'],
+    ]);
+    await service.http.ok('POST', '/v1/billing/runs', { as_of: '2027-01-01T06:00:00Z' });
+    const [december] = (await service.http.ok('GET', '/v1/customers/lifecycle/invoices')).items;
+    expect(await fees(december.id), 'no fee once deactivated').toEqual([
+      ['lc-new', 'device-access, 31 of 31 days', '1.500000'],
+      ['lc-old', 'device-access, 31 of 31 days', '1.500000'],
     ]);
   });
 });

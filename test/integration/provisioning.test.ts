@@ -343,6 +343,9 @@ describe('devices', () => {
     ['monthly_cap with 7 decimals', { monthly_cap: '0.0000001' }, 'monthly_cap'],
     ['monthly_cap over 2^53-1 micros', { monthly_cap: '9007199254.740992' }, 'monthly_cap'],
     ['status unknown', { status: 'gone' }, 'status'],
+    ['activated_at not RFC 3339', { activated_at: '2026-11-23' }, 'activated_at'],
+    ['deactivated_at a number', { deactivated_at: 1_795_000_000_000 }, 'deactivated_at'],
+    ['deactivated_at not after activated_at', { activated_at: '2026-11-23T10:00:00Z', deactivated_at: '2026-11-23T10:00:00Z' }, 'deactivated_at'],
     ['customer_id missing', { customer_id: undefined }, 'customer_id'],
     ['an unknown field', { imsi: '208011234567890' }, 'body'],
   ])('%s → 400 naming the field', async (_name, patch, field) => {
