@@ -1,6 +1,6 @@
 // Usage of a customer read from the journal: units used and money charged per rating group, and
 // per zone where asked (the zone that priced each report, as its event records it), from each
-// usage item of its events (commits and one-shot charges). What statements and invoices
+// usage item of its events (commits and one-shot charges; a reserve reports no usage). What statements and invoices
 // both show, so both show the same. A window says which events: when they happened (by the
 // service's clock), and for invoices also when they were journaled, so an event journaled after
 // its period was invoiced goes onto the next invoice, late, and onto no invoice twice.
@@ -30,7 +30,7 @@ export async function usageByRatingGroup(pool: pg.Pool, customerId: string, wind
     `SELECT (item->>'rg')::integer AS rating_group, ${byZone ? "item->>'z'" : 'NULL::text'} AS zone, sum(coalesce((item->>'used')::bigint, 0)) AS units,
             sum(coalesce((item->>'cm')::bigint, 0)) AS amount
      FROM journal_events e, jsonb_array_elements(e.data->'items') AS item
-     WHERE e.customer_id = $1 AND e.occurred_at >= $2 AND e.occurred_at < $3 AND e.journaled_at > $4 AND e.journaled_at <= $5 AND item ? 'used'
+     WHERE e.customer_id = $1 AND e.occurred_at >= $2 AND e.occurred_at < $3 AND e.journaled_at > $4 AND e.journaled_at <= $5 AND (item->>'used')::bigint > 0
      GROUP BY 1, 2 ORDER BY 1, 2 NULLS FIRST`,
     [customerId, new Date(window.occurredFromMs ?? 0), new Date(window.occurredBeforeMs),
       new Date(window.journaledAfterMs ?? 0), new Date(window.journaledUntilMs ?? 8.64e15)]);
