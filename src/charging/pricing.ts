@@ -38,7 +38,7 @@ export interface Quote {
   hi?: string;
 }
 
-/** How many of the units a budget buys (u), for what (m, r), valid for period positions lo..hi. */
+/** How many of the units a budget buys (u), for what (a, r), valid for period positions lo..hi. */
 export interface BudgetAnswer extends Quote {
   u: string;
 }
@@ -147,7 +147,12 @@ export class ItemPricer {
   }
 
   private usage(units: bigint, startMs: number, endMs: number | undefined): Usage {
-    return { ratingGroup: this.ratingGroup, unit: this.unit, units, startMs, ...(endMs === undefined ? {} : { endMs }), ...(this.location === undefined ? {} : { location: this.location }), ...(this.attributes === undefined ? {} : { attributes: this.attributes }) };
+    return {
+      ratingGroup: this.ratingGroup, unit: this.unit, units, startMs,
+      ...(endMs === undefined ? {} : { endMs }),
+      ...(this.location === undefined ? {} : { location: this.location }),
+      ...(this.attributes === undefined ? {} : { attributes: this.attributes }),
+    };
   }
 
   /** Usage is charged whatever the budget, so its price must stay within what Lua adds exactly. */
@@ -175,10 +180,11 @@ function contextOf(position: SessionPosition, periodUnits: bigint): RatingContex
 function window(amountMicros: bigint, ratedMicros: bigint, periodUnits: bigint, slack: PeriodSlack): Quote {
   const low = periodUnits - slack.below;
   const high = periodUnits + slack.above;
-  const quote = { a: amountMicros.toString(), r: ratedMicros.toString() };
+  const a = amountMicros.toString();
+  const r = ratedMicros.toString();
   // Most rates have no tiers: their quotes hold everywhere and need no range to check.
-  if (low <= 0n && high >= POSITION_MAX) return quote;
-  return { ...quote, lo: (low < 0n ? 0n : low).toString(), hi: (high > POSITION_MAX ? POSITION_MAX : high).toString() };
+  if (low <= 0n && high >= POSITION_MAX) return { a, r };
+  return { a, r, lo: (low < 0n ? 0n : low).toString(), hi: (high > POSITION_MAX ? POSITION_MAX : high).toString() };
 }
 
 export function usageKey(units: string, position: SessionPosition, atMs: number): string {
@@ -206,9 +212,9 @@ export function newScriptItem(ratingGroup: number, pricer: ItemPricer | undefine
   const rated = pricer?.rule !== undefined;
   const item: ScriptItem = {
     rg: String(ratingGroup), used: usedUnits.toString(), req: requestedUnits.toString(), rated,
-    tc: rated ? pricer!.tierCounter : '', tp: tierPeriod, z: rated ? pricer!.zone : '', q: {}, b: {}, min: '0',
+    tc: rated ? pricer.tierCounter : '', tp: tierPeriod, z: rated ? pricer.zone : '', q: {}, b: {}, min: '0',
   };
-  if (!rated || pricer === undefined) return item;
+  if (!rated) return item;
   let position = seen;
   let period = item.tc === '' ? 0n : periodUnits;
   if (usedUnits > 0n) {
@@ -232,8 +238,8 @@ export function answerNeed(item: ScriptItem, pricer: ItemPricer, need: Need): vo
     const quote = pricer.quoteUsage(units, position, periodUnits);
     item.q[usageKey(need.units, position, pricer.atMs)] = quote;
     // The grant comes next, from where this usage leaves the session.
-    const requested = BigInt(item.req);
-    if (requested > 0n) item.q[grantKey(item.req, advanced(position, units, quote, pricer.atMs))] = pricer.quoteGrant(requested, advanced(position, units, quote, pricer.atMs), item.tc === '' ? 0n : periodUnits + units);
+    const after = advanced(position, units, quote, pricer.atMs);
+    if (item.req !== '0') item.q[grantKey(item.req, after)] = pricer.quoteGrant(BigInt(item.req), after, item.tc === '' ? 0n : periodUnits + units);
   } else {
     item.q[grantKey(need.units, position)] = pricer.quoteGrant(BigInt(need.units), position, periodUnits);
   }
