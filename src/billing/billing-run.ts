@@ -15,6 +15,7 @@ import { billingPeriodAt, type BillingPeriod } from './billing-cycle.js';
 import type { FeeDocument } from '../catalog/catalog-document.js';
 import { overlap, recurringFeeLines } from '../catalog/recurring-fees.js';
 import { usageByRatingGroup, type RatingGroupUsage } from './journal-usage.js';
+import { volumeAdjustments } from './volume-adjustments.js';
 import { allocateCredit } from './payments.js';
 
 export interface BillingRunReport {
@@ -37,7 +38,7 @@ interface BilledCustomer {
 }
 
 interface Line {
-  kind: 'fee' | 'usage' | 'discount' | 'tax';
+  kind: 'fee' | 'usage' | 'adjustment' | 'discount' | 'tax';
   description: string;
   deviceId?: string | null;
   ratingGroup: number | null;
@@ -143,7 +144,11 @@ export class BillingRun {
   private async lines(customer: BilledCustomer, period: BillingPeriod, asOfMs: number): Promise<Line[]> {
     const usage = await usageByRatingGroup(this.pool, customer.id, { occurredFromMs: period.startMs, occurredBeforeMs: period.endMs, journaledUntilMs: asOfMs }, true);
     const usageLines = usage.map((group) => usageLine(group, ''));
-    const charged = [...(await this.feeLines(customer, period)), ...usageLines, ...(await this.lateUsageLines(customer, period, asOfMs))];
+    const adjustments = (await volumeAdjustments(this.pool, customer, period, asOfMs)).map((adjustment): Line => ({
+      kind: 'adjustment', description: `volume tier adjustment, rating group ${adjustment.ratingGroup}, ${adjustment.month}`, deviceId: adjustment.deviceId,
+      ratingGroup: adjustment.ratingGroup, units: adjustment.units, amountMicros: adjustment.amountMicros,
+    }));
+    const charged = [...(await this.feeLines(customer, period)), ...usageLines, ...(await this.lateUsageLines(customer, period, asOfMs)), ...adjustments];
     const taxed = [...charged, ...discountLines(customer, charged)];
     const taxLines: Line[] = customer.tax_rates.map((rate) => ({
       kind: 'tax', description: `${rate.name} ${rate.percent}%`, ratingGroup: null, units: null,

@@ -18,6 +18,8 @@ export interface CompiledStep {
   fromUnits: bigint;
   /** Money of one whole increment, over the rate's denominator. */
   incrementNumerator: bigint;
+  /** The same at the tier's own price, also on a catch-up step (which charges nothing). */
+  listNumerator: bigint;
   /** Tier index, or null for a flat price. */
   tier: number | null;
   /** A volume tier's stretch that is free while the cheaper price catches up (see compileVolume). */
@@ -30,6 +32,8 @@ export interface CompiledInterval {
   fromUnits: bigint;
   incrementUnits: bigint;
   perUnits: bigint;
+  /** Its tiers are volume tiers (compiled as catch-up steps, see compileVolume). */
+  volume: boolean;
   /** Steps in force per band: index 0 with no band in force, band b at b + 1. */
   schedules: CompiledStep[][];
 }
@@ -187,6 +191,7 @@ function compileInterval(interval: IntervalDocument, scale: Scale, bandIndexes: 
     return steps.map((_, tier) => ({
       fromUnits: tier === 0 ? 0n : BigInt(steps[tier - 1]!.up_to_units!),
       incrementNumerator: incrementNumerator(prices[tier]!),
+      listNumerator: incrementNumerator(prices[tier]!),
       tier: interval.tiers === undefined ? null : tier,
       catchUp: false,
       price: prices[tier]!,
@@ -195,7 +200,7 @@ function compileInterval(interval: IntervalDocument, scale: Scale, bandIndexes: 
   const base = scheduleFor(undefined);
   const usesBand = (band: string): boolean => steps.some((step) => step.band_prices?.[band] !== undefined);
   const schedules = [base, ...[...bandIndexes.keys()].map((band) => (usesBand(band) ? scheduleFor(band) : base))];
-  return { fromUnits: BigInt(interval.from_units), incrementUnits, perUnits, schedules };
+  return { fromUnits: BigInt(interval.from_units), incrementUnits, perUnits, volume: interval.tiers?.mode === 'volume', schedules };
 }
 
 /**
@@ -218,8 +223,9 @@ function compileVolume(steps: TierStepDocument[], prices: string[], scale: Scale
     if (tier > 0 && scaledPrices[tier - 1]! * fromUnits > chargedTotal) chargedTotal = scaledPrices[tier - 1]! * fromUnits;
     const price = scaledPrices[tier]!;
     const paidFromUnits = price === 0n ? untilUnits : clamp(ceilDivide(chargedTotal, price), fromUnits, untilUnits);
-    if (paidFromUnits > fromUnits) schedule.push({ fromUnits, incrementNumerator: 0n, tier, catchUp: price !== 0n, price: prices[tier]! });
-    if (paidFromUnits < untilUnits) schedule.push({ fromUnits: paidFromUnits, incrementNumerator: incrementNumerator(prices[tier]!), tier, catchUp: false, price: prices[tier]! });
+    const listNumerator = incrementNumerator(prices[tier]!);
+    if (paidFromUnits > fromUnits) schedule.push({ fromUnits, incrementNumerator: 0n, listNumerator, tier, catchUp: price !== 0n, price: prices[tier]! });
+    if (paidFromUnits < untilUnits) schedule.push({ fromUnits: paidFromUnits, incrementNumerator: listNumerator, listNumerator, tier, catchUp: false, price: prices[tier]! });
   });
   return schedule;
 }
