@@ -9,7 +9,7 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Reconciliation } from '../src/ledger/reconciler.js';
-import { send, targetOf, type CliOutput, type Target } from './service-api.js';
+import { askJson, targetOf, type CliOutput } from './service-api.js';
 
 const USAGE = 'usage: npm run ledger -- reconcile|backlog|rebuild [--url URL] [--token TOKEN]';
 const PATHS = { reconcile: '/v1/ledger/reconciliation', backlog: '/v1/ledger/backlog', rebuild: '/v1/ledger/rebuild' } as const;
@@ -28,7 +28,7 @@ export async function runLedgerCli(argv: string[], output: CliOutput, environmen
     output.err(USAGE);
     return 2;
   }
-  const answer = await ask(target, PATHS[command], command === 'rebuild' ? 'POST' : 'GET', output);
+  const answer = await askJson(target, PATHS[command], command === 'rebuild' ? 'POST' : 'GET', output);
   if (answer === undefined) return 1;
   if (command === 'rebuild') {
     const report = answer as { customers: number; voided_held_micros: string };
@@ -41,16 +41,6 @@ export async function runLedgerCli(argv: string[], output: CliOutput, environmen
     return 0;
   }
   return describeReconciliation(answer as Reconciliation, output);
-}
-
-async function ask(target: Target, path: string, method: 'GET' | 'POST', output: CliOutput): Promise<unknown> {
-  const response = await send(target, path, { method, headers: { accept: 'application/json' } }, output);
-  if (response === undefined) return undefined;
-  if (!response.ok) {
-    output.err(`${path}: ${response.status} ${await response.text()}`);
-    return undefined;
-  }
-  return response.json();
 }
 
 export function describeReconciliation(report: Reconciliation, output: CliOutput): number {

@@ -24,3 +24,15 @@ export async function send(target: Target, path: string, init: { method: string;
     return undefined;
   }
 }
+
+/** The JSON answer of a request, or undefined (said on `output`) when it failed. */
+export async function askJson(target: Target, path: string, method: 'GET' | 'POST', output: CliOutput, body?: unknown): Promise<unknown> {
+  const headers: Record<string, string> = { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) };
+  const response = await send(target, path, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) }, output);
+  if (response === undefined) return undefined;
+  if (!response.ok) {
+    output.err(`${path}: ${response.status} ${await response.text()}`);
+    return undefined;
+  }
+  return response.json();
+}

@@ -2,6 +2,7 @@
 // rating group, tax per line rounded half-even then added up, totals that are the sum of the
 // lines, numbers without gaps per year, and nothing twice when a run is repeated.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runBillingCli } from '../../scripts/billing.js';
 import { provisionFleet, ratingGroups, startTestService, type TestService } from '../support/service.js';
 
 let service: TestService;
@@ -44,8 +45,14 @@ describe('a billing run', () => {
     const asOf = '2026-12-01T06:00:00Z';
     const run = await service.http.ok('POST', '/v1/billing/runs', { as_of: asOf });
     expect(run).toEqual({ as_of: '2026-12-01T06:00:00.000Z', invoiced: ['INV-2026-000001', 'INV-2026-000002'], already_invoiced: 0, nothing_to_invoice: 0 });
-    expect(await service.http.ok('POST', '/v1/billing/runs', { as_of: asOf }), 'a repeated run makes nothing twice')
-      .toEqual({ as_of: '2026-12-01T06:00:00.000Z', invoiced: [], already_invoiced: 2, nothing_to_invoice: 0 });
+    // Again from the command line: nothing twice.
+    const out: string[] = [];
+    const cli = { out: (text: string) => out.push(text), err: (text: string) => out.push(text) };
+    expect(await runBillingCli(['run', '--as-of', asOf], cli, { IO_HTTP_URL: service.http.baseUrl })).toBe(0);
+    expect(out).toEqual(['billing run as of 2026-12-01T06:00:00.000Z: 0 invoices made, 2 already invoiced, 0 with nothing to invoice']);
+    expect(await runBillingCli(['run', '--as-of', 'tomorrow'], cli, { IO_HTTP_URL: service.http.baseUrl }), 'a bad instant, refused by the service').toBe(1);
+    expect(out[1]).toMatch(/^\/v1\/billing\/runs: 400 .*as_of/);
+    expect(await runBillingCli(['invoice'], cli, { IO_HTTP_URL: service.http.baseUrl })).toBe(2);
 
     const invoice = await service.http.ok('GET', '/v1/invoices/INV-2026-000001');
     expect(invoice).toEqual({
