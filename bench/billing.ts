@@ -11,6 +11,7 @@ import { BillingRun } from '../src/billing/billing-run.js';
 import { ManualClock } from '../src/clock.js';
 import { createPool, migrate } from '../src/db/database.js';
 import { findPostgres } from '../src/infra/find-postgres.js';
+import { parseTariffDocument } from '../src/rating/tariff-document.js';
 
 const CUSTOMERS = Number(process.env['BENCH_BILLING_CUSTOMERS'] ?? 1000);
 const DEVICES = Number(process.env['BENCH_BILLING_DEVICES'] ?? 100_000);
@@ -18,6 +19,8 @@ const RECORDS = Number(process.env['BENCH_BILLING_RECORDS'] ?? 5_000_000);
 const RECORDS_PER_STATEMENT = 500_000;
 const TARGET_SECONDS = 300;
 const AS_OF_MS = Date.parse('2026-12-01T06:00:00Z');
+/** As the catalog stores a tariff: defaults filled in. The records' amounts are written as rated. */
+const TARIFF_DOCUMENT = JSON.stringify(parseTariffDocument({ name: 'bench', currency: 'EUR', rates: [{ rating_group: 1, intervals: [{ increment_units: 1, price: '0.01' }] }] }));
 const NOVEMBER_MS = Date.parse('2026-11-01T00:00:00Z');
 const MONTH_MS = 30 * 86_400_000;
 
@@ -50,12 +53,12 @@ async function main(): Promise<void> {
 async function fill(pool: pg.Pool): Promise<void> {
   await pool.query(`INSERT INTO customers (id, name, currency, time_zone, billing_mode, tax_rates)
     SELECT 'c' || n, 'customer ' || n, 'EUR', 'UTC', 'postpaid', '[{"name":"VAT","percent":"20"}]' FROM generate_series(1, $1) AS n`, [CUSTOMERS]);
-  await pool.query(`INSERT INTO devices (id, customer_id, status)
-    SELECT 'd' || n, 'c' || (1 + n % $2), 'active' FROM generate_series(1, $1) AS n`, [DEVICES, CUSTOMERS]);
-  await pool.query(`INSERT INTO catalog_tariffs (id, currency, document) VALUES ('bench', 'EUR', '{"name":"bench","currency":"EUR","rates":[]}')`);
+  await pool.query(`INSERT INTO devices (id, customer_id, status, activated_at)
+    SELECT 'd' || n, 'c' || (1 + n % $2), 'active', '2026-10-01T00:00:00Z' FROM generate_series(1, $1) AS n`, [DEVICES, CUSTOMERS]);
+  await pool.query(`INSERT INTO catalog_tariffs (id, currency, document) VALUES ('bench', 'EUR', $1)`, [TARIFF_DOCUMENT]);
   await pool.query(`INSERT INTO plans (id, name, currency) VALUES ('bench-plan', 'bench', 'EUR')`);
   await pool.query(`INSERT INTO plan_versions (plan_id, effective_from, tariff_id, tariff_version, tariff_document, allowances, fees)
-    VALUES ('bench-plan', '2026-01-01T00:00:00Z', 'bench', 1, '{}', '[]', '[{"name":"device-access","per":"device","period":"month","amount":"1.50","prorate":true}]')`);
+    VALUES ('bench-plan', '2026-01-01T00:00:00Z', 'bench', 1, $1, '[]', '[{"name":"device-access","per":"device","period":"month","amount":"1.50","prorate":true}]')`, [TARIFF_DOCUMENT]);
   await pool.query(`INSERT INTO subscriptions (customer_id, plan_id, valid_from)
     SELECT 'c' || n, 'bench-plan', '2026-10-01T00:00:00Z' FROM generate_series(1, $1) AS n`, [CUSTOMERS]);
   await pool.query(`CREATE TABLE IF NOT EXISTS journal_events_2026_11 PARTITION OF journal_events FOR VALUES FROM ('2026-11-01T00:00:00Z') TO ('2026-12-01T00:00:00Z')`);

@@ -15,7 +15,7 @@ import { billingPeriodAt, type BillingPeriod } from './billing-cycle.js';
 import type { FeeDocument } from '../catalog/catalog-document.js';
 import { overlap, recurringFeeLines } from '../catalog/recurring-fees.js';
 import { usageByRatingGroup, type RatingGroupUsage } from './journal-usage.js';
-import { volumeAdjustments } from './volume-adjustments.js';
+import { VolumeAdjustments } from './volume-adjustments.js';
 import { allocateCredit } from './payments.js';
 
 export interface BillingRunReport {
@@ -61,10 +61,14 @@ const DAY_MS = 86_400_000;
 const MISSED_PERIODS_MAX = 240;
 
 export class BillingRun {
+  private readonly volume: VolumeAdjustments;
+
   constructor(
     private readonly pool: pg.Pool,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.volume = new VolumeAdjustments(pool);
+  }
 
   /**
    * Invoices, for every customer billed by invoice, each period closed at `asOfMs` (now by
@@ -144,7 +148,7 @@ export class BillingRun {
   private async lines(customer: BilledCustomer, period: BillingPeriod, asOfMs: number): Promise<Line[]> {
     const usage = await usageByRatingGroup(this.pool, customer.id, { occurredFromMs: period.startMs, occurredBeforeMs: period.endMs, journaledUntilMs: asOfMs }, true);
     const usageLines = usage.map((group) => usageLine(group, ''));
-    const adjustments = (await volumeAdjustments(this.pool, customer, period, asOfMs)).map((adjustment): Line => ({
+    const adjustments = (await this.volume.of(customer, period, asOfMs)).map((adjustment): Line => ({
       kind: 'adjustment', description: `volume tier adjustment, rating group ${adjustment.ratingGroup}, ${adjustment.month}`, deviceId: adjustment.deviceId,
       ratingGroup: adjustment.ratingGroup, units: adjustment.units, amountMicros: adjustment.amountMicros,
     }));
