@@ -1,6 +1,7 @@
 // `npm run billing -- run [--as-of TIME] [--url URL] [--token TOKEN]`: a billing run on demand,
 // through the running service, as of an RFC 3339 instant (now by default): every customer whose
-// billing period closed by then is invoiced, once. Prints the invoices made. Exits 0 on success,
+// billing period closed by then is invoiced, once (or drafted, within INVOICE_GRACE_HOURS).
+// Prints the invoices and drafts made. Exits 0 on success,
 // 1 when the service refused or could not be asked, 2 on a usage error.
 //   IO_HTTP_URL  default http://127.0.0.1:8080
 //   ADMIN_TOKEN  the bearer token, when the service has one (or --token)
@@ -26,7 +27,8 @@ export async function runBillingCli(argv: string[], output: CliOutput, environme
   const asOf = parsed.values['as-of'];
   const report = await askJson(targetOf(parsed.values, environment), '/v1/billing/runs', 'POST', output, asOf === undefined ? {} : { as_of: asOf }) as BillingRunReport | undefined;
   if (report === undefined) return 1;
-  output.out(`billing run as of ${report.as_of}: ${report.invoiced.length} invoices made${report.invoiced.length === 0 ? '' : ` (${report.invoiced.join(', ')})`}, ` +
+  const listed = (ids: string[]) => (ids.length === 0 ? '' : ` (${ids.join(', ')})`);
+  output.out(`billing run as of ${report.as_of}: ${report.invoiced.length} invoices made${listed(report.invoiced)}, ${report.drafts.length} drafts${listed(report.drafts)}, ` +
     `${report.already_invoiced} already invoiced, ${report.nothing_to_invoice} with nothing to invoice`);
   return 0;
 }

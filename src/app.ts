@@ -97,7 +97,7 @@ export async function startApp(dependencies: AppDependencies): Promise<App> {
   const reconciler = new Reconciler(pool, redis, keys, journal, ledger);
   const rebuilder = new Rebuilder(pool, redis, keys, journal, ledger, clock);
   const statements = new StatementService(pool, clock);
-  const billing = new BillingRun(pool, clock);
+  const billing = new BillingRun(pool, clock, { invoiceGraceMs: config.invoiceGraceHours * 3_600_000 });
   const invoices = new InvoiceService(pool);
   const payments = new PaymentService(pool, charging, clock);
   const corrections = new CorrectionService(pool, charging, clock);

@@ -39,6 +39,8 @@ export interface Config {
   readonly ledgerEnabled: boolean;
   /** How often the billing run looks for closed periods to invoice (src/billing/billing-run.ts). */
   readonly billingRunIntervalMs: number;
+  /** How long after its period closes an invoice stays a draft that runs refresh; 0 issues at once. */
+  readonly invoiceGraceHours: number;
   readonly ledgerIntervalMs: number;
   readonly ledgerBatchMax: number;
   readonly ledgerClaimIdleMs: number;
@@ -83,6 +85,8 @@ export function loadConfig(environment: Environment = process.env): Config {
     allowanceGrantIntervalMs: read.integer('ALLOWANCE_GRANT_INTERVAL_MS', 60_000, 1000, 86_400_000),
     ledgerEnabled: read.boolean('LEDGER_ENABLED', true),
     billingRunIntervalMs: read.integer('BILLING_RUN_INTERVAL_MS', 3_600_000, 1000, 86_400_000),
+    // At most 27 days: a period's draft must be issued before the next period closes.
+    invoiceGraceHours: read.integer('INVOICE_GRACE_HOURS', 0, 0, 27 * 24),
     ledgerIntervalMs: read.integer('LEDGER_INTERVAL_MS', 200, 10, 60_000),
     ledgerBatchMax: read.integer('LEDGER_BATCH_MAX', 1000, 1, 10_000),
     ledgerClaimIdleMs: read.integer('LEDGER_CLAIM_IDLE_MS', 30_000, 1000, 3_600_000),

@@ -11,6 +11,8 @@ import type pg from 'pg';
 import type { Clock } from '../clock.js';
 import { inTransaction } from '../db/database.js';
 import { Decimal } from '../rating/decimal.js';
+import { AppError } from '../errors.js';
+import { parseLocalDate, startOfLocalDateMs } from '../catalog/local-calendar.js';
 import { billingPeriodAt, type BillingPeriod } from './billing-cycle.js';
 import type { FeeDocument } from '../catalog/catalog-document.js';
 import { overlap, recurringFeeLines } from '../catalog/recurring-fees.js';
@@ -21,6 +23,8 @@ import { allocateCredit } from './payments.js';
 export interface BillingRunReport {
   as_of: string;
   invoiced: string[];
+  /** Drafts made or refreshed: periods still within the grace before they are issued. */
+  drafts: string[];
   /** Customers whose invoice for their last closed period already existed. */
   already_invoiced: number;
   /** Customers with no usage in their last closed period: nothing to invoice. */
@@ -55,10 +59,21 @@ interface SubscriptionRow {
 }
 
 const ISSUER = 'INV';
+/** The billing settings a run reads, of the customers table (as `alias`). */
+function customerColumns(alias = ''): string {
+  return `${['id', 'currency', 'time_zone', 'anniversary_day', 'payment_terms_days', 'tax_rates'].map((column) => alias + column).join(', ')}, ${alias}discount_percent::text AS discount_percent`;
+}
+/** Drafts are named by customer and period until they are issued and numbered. */
+export const DRAFT_PREFIX = 'DRAFT-';
 const CUSTOMERS_PER_BATCH = 200;
 const DAY_MS = 86_400_000;
 /** A bound on the walk back to a customer's last invoice: twenty years of monthly periods. */
 const MISSED_PERIODS_MAX = 240;
+
+export interface BillingSettings {
+  /** How long after its period closes an invoice stays a draft; 0 issues it at once. */
+  invoiceGraceMs: number;
+}
 
 export class BillingRun {
   private readonly volume: VolumeAdjustments;
@@ -66,6 +81,7 @@ export class BillingRun {
   constructor(
     private readonly pool: pg.Pool,
     private readonly clock: Clock,
+    private readonly settings: BillingSettings = { invoiceGraceMs: 0 },
   ) {
     this.volume = new VolumeAdjustments(pool);
   }
@@ -76,11 +92,10 @@ export class BillingRun {
    * nothing. A customer's first invoice is for its last closed period.
    */
   async run(asOfMs = this.clock.nowMs()): Promise<BillingRunReport> {
-    const report: BillingRunReport = { as_of: new Date(asOfMs).toISOString(), invoiced: [], already_invoiced: 0, nothing_to_invoice: 0 };
+    const report: BillingRunReport = { as_of: new Date(asOfMs).toISOString(), invoiced: [], drafts: [], already_invoiced: 0, nothing_to_invoice: 0 };
     for (let after = ''; ;) {
       const { rows } = await this.pool.query<BilledCustomer>(
-        `SELECT id, currency, time_zone, anniversary_day, payment_terms_days, tax_rates, discount_percent::text FROM customers
-         WHERE billing_mode IN ('postpaid', 'hybrid') AND id > $1 ORDER BY id LIMIT $2`, [after, CUSTOMERS_PER_BATCH]);
+        `SELECT ${customerColumns()} FROM customers WHERE billing_mode IN ('postpaid', 'hybrid') AND id > $1 ORDER BY id LIMIT $2`, [after, CUSTOMERS_PER_BATCH]);
       for (const customer of rows) {
         const periods = await this.periodsToInvoice(customer, asOfMs);
         if (periods.length === 0) report.already_invoiced++;
@@ -88,6 +103,7 @@ export class BillingRun {
           const outcome = await this.invoice(customer, period, asOfMs);
           if (outcome === 'already') report.already_invoiced++;
           else if (outcome === 'nothing') report.nothing_to_invoice++;
+          else if (outcome.startsWith(DRAFT_PREFIX)) report.drafts.push(outcome);
           else report.invoiced.push(outcome);
         }
       }
@@ -96,37 +112,65 @@ export class BillingRun {
     }
   }
 
+  /** Issues a draft now, before its grace has passed, with the usage journaled so far. */
+  async issue(invoiceId: string): Promise<{ invoice_id: string }> {
+    const { rows } = await this.pool.query<BilledCustomer & { period_start: string }>(
+      `SELECT ${customerColumns('c.')}, i.period_start::text AS period_start FROM invoices i JOIN customers c ON c.id = i.customer_id
+       WHERE i.id = $1 AND i.status = 'draft'`, [invoiceId]);
+    const draft = rows[0];
+    if (draft === undefined) throw new AppError('NOT_FOUND', `invoice ${invoiceId} is not a draft`, 'id');
+    const cycle = { timeZone: draft.time_zone, anniversaryDay: draft.anniversary_day };
+    const period = billingPeriodAt(cycle, startOfLocalDateMs(cycle.timeZone, parseLocalDate(draft.period_start)));
+    const issued = await this.invoice(draft, period, this.clock.nowMs(), true);
+    if (issued === 'already' || issued === 'nothing') throw new AppError('CONFLICT', `invoice ${invoiceId} was ${issued === 'already' ? 'issued meanwhile' : 'left with nothing to invoice'}`, 'id');
+    return { invoice_id: issued };
+  }
+
+  /** The customer's drafts, to refresh or issue, then the periods closed since its last invoice or draft. */
   private async periodsToInvoice(customer: BilledCustomer, asOfMs: number): Promise<BillingPeriod[]> {
     const cycle = { timeZone: customer.time_zone, anniversaryDay: customer.anniversary_day };
     const lastClosed = billingPeriodAt(cycle, billingPeriodAt(cycle, asOfMs).startMs - 1);
-    const { rows } = await this.pool.query<{ last: string | null }>(
-      'SELECT max(period_start)::text AS last FROM invoices WHERE customer_id = $1', [customer.id]);
+    const { rows } = await this.pool.query<{ last: string | null; drafts: string[] | null }>(
+      `SELECT max(period_start)::text AS last, array_agg(period_start::text ORDER BY period_start) FILTER (WHERE status = 'draft') AS drafts
+       FROM invoices WHERE customer_id = $1`, [customer.id]);
+    const drafts = (rows[0]?.drafts ?? []).map((date) => billingPeriodAt(cycle, startOfLocalDateMs(cycle.timeZone, parseLocalDate(date))));
     const last = rows[0]?.last ?? null;
     if (last === null) return [lastClosed];
     const periods: BillingPeriod[] = [];
     for (let period = lastClosed; period.startDate > last && periods.length < MISSED_PERIODS_MAX; period = billingPeriodAt(cycle, period.startMs - 1)) {
       periods.push(period);
     }
-    return periods.reverse();
+    return [...drafts, ...periods.reverse()];
   }
 
-  /** The id of the invoice made; 'already' when the period was invoiced before, 'nothing' without usage. */
-  private async invoice(customer: BilledCustomer, period: BillingPeriod, asOfMs: number): Promise<string> {
+  /**
+   * The id of the invoice made, or of the draft made or refreshed while the period is within its
+   * grace (`issueNow` ends it early); 'already' when the period was issued before, 'nothing'
+   * without fees or usage.
+   */
+  private async invoice(customer: BilledCustomer, period: BillingPeriod, asOfMs: number, issueNow = false): Promise<string> {
     const lines = await this.lines(customer, period, asOfMs);
     if (!lines.some((line) => line.kind === 'fee' || line.kind === 'usage')) return 'nothing';
     const subtotal = sum(lines.filter((line) => line.kind !== 'tax'));
     const tax = sum(lines.filter((line) => line.kind === 'tax'));
     if (subtotal + tax !== sum(lines)) throw new Error(`invoice of ${customer.id}: the total is not the sum of its lines`);
+    const issue = issueNow || asOfMs >= period.endMs + this.settings.invoiceGraceMs;
     return inTransaction(this.pool, async (client) => {
       await client.query('SELECT 1 FROM customers WHERE id = $1 FOR UPDATE', [customer.id]);
-      const existing = await client.query('SELECT 1 FROM invoices WHERE customer_id = $1 AND period_start = $2', [customer.id, period.startDate]);
-      if (existing.rowCount) return 'already';
-      const id = await nextNumber(client, ISSUER, new Date(asOfMs).getUTCFullYear());
+      const existing = await client.query<{ id: string; status: string }>(
+        'SELECT id, status FROM invoices WHERE customer_id = $1 AND period_start = $2', [customer.id, period.startDate]);
+      if (existing.rows[0] !== undefined && existing.rows[0].status !== 'draft') return 'already';
+      // A draft is written anew each time, and gives way to the issued invoice.
+      if (existing.rows[0] !== undefined) {
+        await client.query('DELETE FROM invoice_lines WHERE invoice_id = $1', [existing.rows[0].id]);
+        await client.query('DELETE FROM invoices WHERE id = $1', [existing.rows[0].id]);
+      }
+      const id = issue ? await nextNumber(client, ISSUER, new Date(asOfMs).getUTCFullYear()) : `${DRAFT_PREFIX}${customer.id}-${period.startDate}`;
       await client.query(
         `INSERT INTO invoices (id, customer_id, period_start, period_end, currency, status, subtotal_micros, tax_micros, total_micros, issued_at, due_at)
-         VALUES ($1, $2, $3, $4, $5, 'issued', $6, $7, $8, $9, $10)`,
-        [id, customer.id, period.startDate, period.endDate, customer.currency, subtotal, tax, subtotal + tax,
-          new Date(asOfMs), new Date(asOfMs + customer.payment_terms_days * DAY_MS)]);
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+        [id, customer.id, period.startDate, period.endDate, customer.currency, issue ? 'issued' : 'draft', subtotal, tax, subtotal + tax,
+          issue ? new Date(asOfMs) : null, issue ? new Date(asOfMs + customer.payment_terms_days * DAY_MS) : null]);
       await client.query(
         `INSERT INTO invoice_lines (invoice_id, position, kind, description, device_id, rating_group, zone, units, amount_micros)
          SELECT $1, l.position, l.kind, l.description, l.device_id, l.rating_group, l.zone, l.units, l.amount_micros
@@ -136,7 +180,7 @@ export class BillingRun {
           zone: line.zone ?? null, units: line.units?.toString() ?? null, amount_micros: line.amountMicros.toString(),
         })))]);
       // Credit left by earlier overpayments pays the new invoice first.
-      await allocateCredit(client, customer.id);
+      if (issue) await allocateCredit(client, customer.id);
       return id;
     });
   }
@@ -163,7 +207,7 @@ export class BillingRun {
 
   private async lateUsageLines(customer: BilledCustomer, period: BillingPeriod, asOfMs: number): Promise<Line[]> {
     const previous = await this.pool.query<{ issued_at: Date }>(
-      'SELECT issued_at FROM invoices WHERE customer_id = $1 AND period_start < $2 ORDER BY period_start DESC LIMIT 1', [customer.id, period.startDate]);
+      `SELECT issued_at FROM invoices WHERE customer_id = $1 AND period_start < $2 AND status <> 'draft' ORDER BY period_start DESC LIMIT 1`, [customer.id, period.startDate]);
     // Before a customer's first invoice nothing was invoiced, so nothing can be late.
     if (previous.rows[0] === undefined) return [];
     const late = await usageByRatingGroup(this.pool, customer.id, {

@@ -55,7 +55,7 @@ export class CorrectionService {
       const earlier = await client.query<{ id: string; invoice_id: string; amount_micros: string; reason: string }>(
         'SELECT id, invoice_id, amount_micros, reason FROM credit_notes WHERE request_id = $1', [input.request_id]);
       if (earlier.rows[0] !== undefined) return sameRequest(earlier.rows[0], invoiceId, amountMicros, input.reason, invoice);
-      if (invoice.status === 'void') throw new AppError('CONFLICT', `invoice ${invoiceId} is void`, 'id');
+      if (invoice.status === 'void' || invoice.status === 'draft') throw new AppError('CONFLICT', `invoice ${invoiceId} is ${invoice.status === 'void' ? 'void' : 'a draft, not issued yet'}`, 'id');
       await refuseOverCredit(client, invoiceId, invoice, amountMicros);
       const id = await nextNumber(client, 'CN', new Date(this.clock.nowMs()).getUTCFullYear());
       await client.query('INSERT INTO credit_notes (id, request_id, invoice_id, amount_micros, reason, issued_at) VALUES ($1, $2, $3, $4, $5, $6)',

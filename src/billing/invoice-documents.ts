@@ -19,7 +19,7 @@ export function invoiceHtml(invoice: InvoiceDetail): string {
 <style>body{font-family:sans-serif;margin:2rem}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ccc;padding:.3rem;text-align:left}.number{text-align:right}</style>
 </head><body>
 <h1>Invoice ${escapeHtml(invoice.id)}</h1>
-<p>Customer ${escapeHtml(invoice.customer_id)} · period ${invoice.period_start} to ${invoice.period_end} · issued ${invoice.issued_at} · due ${invoice.due_at} · ${invoice.status}</p>
+<p>Customer ${escapeHtml(invoice.customer_id)} · period ${invoice.period_start} to ${invoice.period_end} · ${dates(invoice)} · ${invoice.status}</p>
 <table><thead><tr><th>#</th><th>Description</th><th class="number">Units</th><th class="number">Amount (${invoice.currency})</th></tr></thead>
 <tbody>
 ${rows}
@@ -37,7 +37,7 @@ ${rows}
 export function invoicePdf(invoice: InvoiceDetail): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     // A fixed creation date, so the same invoice always renders to the same bytes.
-    const document = new PDFDocument({ size: 'A4', margin: 50, info: { Title: `Invoice ${invoice.id}`, CreationDate: new Date(invoice.issued_at) } });
+    const document = new PDFDocument({ size: 'A4', margin: 50, info: { Title: `Invoice ${invoice.id}`, ...(invoice.issued_at === null ? {} : { CreationDate: new Date(invoice.issued_at) }) } });
     const chunks: Buffer[] = [];
     document.on('data', (chunk: Buffer) => chunks.push(chunk));
     document.on('end', () => resolve(Buffer.concat(chunks)));
@@ -46,7 +46,7 @@ export function invoicePdf(invoice: InvoiceDetail): Promise<Buffer> {
     document.fontSize(10).moveDown()
       .text(`Customer ${invoice.customer_id}`)
       .text(`Period ${invoice.period_start} to ${invoice.period_end}`)
-      .text(`Issued ${invoice.issued_at}, due ${invoice.due_at} (${invoice.status})`)
+      .text(`${dates(invoice)} (${invoice.status})`)
       .moveDown();
     for (const line of invoice.lines) {
       const device = line.device_id === null ? '' : ` (${line.device_id})`;
@@ -69,4 +69,9 @@ function csvField(value: string | number | null): string {
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
+}
+
+/** A draft has no issue or due date yet. */
+function dates(invoice: InvoiceDetail): string {
+  return invoice.issued_at === null ? 'draft, not issued yet' : `issued ${invoice.issued_at}, due ${invoice.due_at}`;
 }

@@ -6,7 +6,9 @@ import { formatMicros } from '../money/amount.js';
 
 interface InvoiceRow {
   id: string; customer_id: string; period_start: string; period_end: string; currency: string; status: string;
-  subtotal_micros: string; tax_micros: string; total_micros: string; issued_at: Date; due_at: Date;
+  subtotal_micros: string; tax_micros: string; total_micros: string;
+  /** Null while a draft. */
+  issued_at: Date | null; due_at: Date | null;
 }
 
 interface LineRow {
@@ -52,7 +54,7 @@ function invoiceView(row: InvoiceRow) {
   return {
     id: row.id, customer_id: row.customer_id, period_start: row.period_start, period_end: row.period_end, currency: row.currency, status: row.status,
     subtotal: formatMicros(BigInt(row.subtotal_micros)), tax: formatMicros(BigInt(row.tax_micros)), total: formatMicros(BigInt(row.total_micros)),
-    issued_at: row.issued_at.toISOString(), due_at: row.due_at.toISOString(),
+    issued_at: row.issued_at?.toISOString() ?? null, due_at: row.due_at?.toISOString() ?? null,
   };
 }
 

@@ -95,8 +95,9 @@ export class PaymentService {
 
   private async insertPayment(client: pg.PoolClient, input: PaymentInput, amountMicros: bigint): Promise<void> {
     if (input.invoice_id !== undefined) {
-      const invoice = await client.query('SELECT 1 FROM invoices WHERE id = $1 AND customer_id = $2', [input.invoice_id, input.customer_id]);
+      const invoice = await client.query<{ status: string }>('SELECT status FROM invoices WHERE id = $1 AND customer_id = $2', [input.invoice_id, input.customer_id]);
       if (!invoice.rowCount) throw new AppError('NOT_FOUND', `invoice ${input.invoice_id} is not one of ${input.customer_id}'s`, 'invoice_id');
+      if (invoice.rows[0]!.status === 'draft') throw new AppError('CONFLICT', `invoice ${input.invoice_id} is a draft: pay it once it is issued`, 'invoice_id');
     }
     await client.query(
       'INSERT INTO payments (id, customer_id, invoice_id, amount_micros, currency, method, reference, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',

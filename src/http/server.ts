@@ -91,6 +91,7 @@ function registerBilling(app: FastifyInstance, services: Pick<HttpServices, 'bil
   });
   app.get<{ Params: Params }>('/v1/customers/:id/invoices', (request) => services.invoices.list(request.params.id));
   app.get<{ Params: Params }>('/v1/invoices/:id', (request) => services.invoices.get(request.params.id));
+  app.post<{ Params: Params }>('/v1/invoices/:id/issue', (request) => services.billing.issue(request.params.id));
   app.get<{ Params: Params }>('/v1/invoices/:id/html', async (request, reply) =>
     reply.type('text/html; charset=utf-8').send(invoiceHtml(await services.invoices.get(request.params.id))));
   app.get<{ Params: Params }>('/v1/invoices/:id/csv', async (request, reply) =>

@@ -44,12 +44,12 @@ describe('a billing run', () => {
 
     const asOf = '2026-12-01T06:00:00Z';
     const run = await service.http.ok('POST', '/v1/billing/runs', { as_of: asOf });
-    expect(run).toEqual({ as_of: '2026-12-01T06:00:00.000Z', invoiced: ['INV-2026-000001', 'INV-2026-000002'], already_invoiced: 0, nothing_to_invoice: 0 });
+    expect(run).toEqual({ as_of: '2026-12-01T06:00:00.000Z', invoiced: ['INV-2026-000001', 'INV-2026-000002'], drafts: [], already_invoiced: 0, nothing_to_invoice: 0 });
     // Again from the command line: nothing twice.
     const out: string[] = [];
     const cli = { out: (text: string) => out.push(text), err: (text: string) => out.push(text) };
     expect(await runBillingCli(['run', '--as-of', asOf], cli, { IO_HTTP_URL: service.http.baseUrl })).toBe(0);
-    expect(out).toEqual(['billing run as of 2026-12-01T06:00:00.000Z: 0 invoices made, 2 already invoiced, 0 with nothing to invoice']);
+    expect(out).toEqual(['billing run as of 2026-12-01T06:00:00.000Z: 0 invoices made, 0 drafts, 2 already invoiced, 0 with nothing to invoice']);
     expect(await runBillingCli(['run', '--as-of', 'tomorrow'], cli, { IO_HTTP_URL: service.http.baseUrl }), 'a bad instant, refused by the service').toBe(1);
     expect(out[1]).toMatch(/^\/v1\/billing\/runs: 400 .*as_of/);
     expect(await runBillingCli(['invoice'], cli, { IO_HTTP_URL: service.http.baseUrl })).toBe(2);
@@ -125,7 +125,7 @@ describe('a billing run', () => {
     // Acme's last invoice is for January, Zenith's for November: February and March, and
     // December to March, are looked at, and have nothing to invoice.
     expect(await service.http.ok('POST', '/v1/billing/runs', { as_of: '2027-04-01T06:00:00Z' }))
-      .toEqual({ as_of: '2027-04-01T06:00:00.000Z', invoiced: [], already_invoiced: 0, nothing_to_invoice: 2 + 4 });
+      .toEqual({ as_of: '2027-04-01T06:00:00.000Z', invoiced: [], drafts: [], already_invoiced: 0, nothing_to_invoice: 2 + 4 });
   });
 
   it('voids an invoice nobody paid, and corrects a paid one only with credit notes, each once, never past its total', async () => {
