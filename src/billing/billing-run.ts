@@ -191,12 +191,12 @@ export class BillingRun {
    */
   private async lines(customer: BilledCustomer, period: BillingPeriod, asOfMs: number): Promise<Line[]> {
     const usage = await usageByRatingGroup(this.pool, customer.id, { occurredFromMs: period.startMs, occurredBeforeMs: period.endMs, journaledUntilMs: asOfMs }, true);
-    const usageLines = usage.map((group) => usageLine(group, ''));
+    const periodUsage = usage.flatMap((group) => usageLines(group, ''));
     const adjustments = (await this.volume.of(customer, period, asOfMs)).map((adjustment): Line => ({
       kind: 'adjustment', description: `volume tier adjustment, rating group ${adjustment.ratingGroup}, ${adjustment.month}`, deviceId: adjustment.deviceId,
       ratingGroup: adjustment.ratingGroup, units: adjustment.units, amountMicros: adjustment.amountMicros,
     }));
-    const charged = [...(await this.feeLines(customer, period)), ...usageLines, ...(await this.lateUsageLines(customer, period, asOfMs)), ...adjustments];
+    const charged = [...(await this.feeLines(customer, period)), ...periodUsage, ...(await this.lateUsageLines(customer, period, asOfMs)), ...adjustments];
     const taxed = [...charged, ...discountLines(customer, charged)];
     const taxLines: Line[] = customer.tax_rates.map((rate) => ({
       kind: 'tax', description: `${rate.name} ${rate.percent}%`, ratingGroup: null, units: null,
@@ -213,7 +213,7 @@ export class BillingRun {
     const late = await usageByRatingGroup(this.pool, customer.id, {
       occurredBeforeMs: period.startMs, journaledAfterMs: previous.rows[0].issued_at.getTime(), journaledUntilMs: asOfMs,
     }, true);
-    return late.map((group) => usageLine(group, `, late usage from before ${period.startDate}`));
+    return late.flatMap((group) => usageLines(group, `, late usage from before ${period.startDate}`));
   }
 
   /**
@@ -250,13 +250,18 @@ export class BillingRun {
   }
 }
 
-/** A usage line per rating group and zone, as the journal has them. */
-function usageLine(usage: RatingGroupUsage, label: string): Line {
-  const zone = usage.zone === null ? '' : `, zone ${usage.zone}`;
-  return {
-    kind: 'usage', description: `rating group ${usage.ratingGroup}${zone}${label}`,
-    ratingGroup: usage.ratingGroup, zone: usage.zone, units: usage.units, amountMicros: usage.amountMicros,
-  };
+/**
+ * The usage lines of a rating group and zone, as the journal has them: what was charged, and what
+ * allowances covered, shown apart at zero cost.
+ */
+function usageLines(usage: RatingGroupUsage, label: string): Line[] {
+  const description = `rating group ${usage.ratingGroup}${usage.zone === null ? '' : `, zone ${usage.zone}`}`;
+  const line = (text: string, units: bigint, amountMicros: bigint): Line => ({ kind: 'usage', description: text, ratingGroup: usage.ratingGroup, zone: usage.zone, units, amountMicros });
+  const charged = usage.units - usage.allowanceUnits;
+  return [
+    ...(charged > 0n || usage.amountMicros !== 0n ? [line(`${description}${label}`, charged, usage.amountMicros)] : []),
+    ...(usage.allowanceUnits > 0n ? [line(`${description}, from allowances${label}`, usage.allowanceUnits, 0n)] : []),
+  ];
 }
 
 /** The customer's discount on its fees and usage, one line before tax, rounded half-even. */

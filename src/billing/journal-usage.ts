@@ -11,6 +11,8 @@ export interface RatingGroupUsage {
   /** Null when not grouped by zone, or for usage no zone priced. */
   zone: string | null;
   units: bigint;
+  /** Of `units`, those allowances covered, at no cost. */
+  allowanceUnits: bigint;
   amountMicros: bigint;
 }
 
@@ -31,8 +33,9 @@ export interface UsageWindow {
  */
 export async function usageByRatingGroup(pool: pg.Pool, customerId: string, window: UsageWindow, byZone = false): Promise<RatingGroupUsage[]> {
   const zone = byZone ? "item->>'z'" : 'NULL::text';
-  const { rows } = await pool.query<{ rating_group: number | null; zone: string | null; units: string | null; amount: string | null; total: number }>(
+  const { rows } = await pool.query<{ rating_group: number | null; zone: string | null; units: string | null; allowance: string | null; amount: string | null; total: number }>(
     `SELECT (item->>'rg')::integer AS rating_group, ${zone} AS zone, sum((item->>'used')::bigint) AS units,
+            sum(coalesce((item->>'au')::bigint, 0)) AS allowance,
             sum(coalesce((item->>'cm')::bigint, 0)) AS amount, GROUPING((item->>'rg')::integer) AS total
      FROM journal_events e, jsonb_array_elements(e.data->'items') AS item
      WHERE e.customer_id = $1 AND e.occurred_at >= $2 AND e.occurred_at < $3 AND e.journaled_at > $4 AND e.journaled_at <= $5 AND (item->>'used')::bigint > 0
@@ -41,7 +44,9 @@ export async function usageByRatingGroup(pool: pg.Pool, customerId: string, wind
     [customerId, new Date(window.occurredFromMs ?? 0), new Date(window.occurredBeforeMs),
       new Date(window.journaledAfterMs ?? 0), new Date(window.journaledUntilMs ?? 8.64e15)]);
   const total = rows.pop()!;
-  const usage = rows.map((row) => ({ ratingGroup: Number(row.rating_group), zone: row.zone, units: BigInt(row.units!), amountMicros: BigInt(row.amount!) }));
+  const usage = rows.map((row) => ({
+    ratingGroup: Number(row.rating_group), zone: row.zone, units: BigInt(row.units!), allowanceUnits: BigInt(row.allowance!), amountMicros: BigInt(row.amount!),
+  }));
   const sum = (values: bigint[]) => values.reduce((left, right) => left + right, 0n);
   if (sum(usage.map((line) => line.units)) !== BigInt(total.units ?? 0) || sum(usage.map((line) => line.amountMicros)) !== BigInt(total.amount ?? 0)) {
     throw new Error(`usage of ${customerId}: the lines do not add up to the journal's total`);

@@ -91,4 +91,27 @@ describe('recurring fees on invoices', () => {
       ['lc-old', 'device-access, 31 of 31 days', '1.500000'],
     ]);
   });
+
+  it('shows what allowances covered apart from what was charged, at zero cost', async () => {
+    await provisionFleet(service, { customerId: 'bundled', devices: ['bundled-a'], timeZone: 'Europe/Paris' });
+    await service.http.ok('PUT', '/v1/customers/bundled', { name: 'bundled', currency: 'EUR', time_zone: 'Europe/Paris', billing_mode: 'postpaid', credit_limit: '100' });
+    await service.http.ok('PUT', '/v1/customers/bundled/subscription', { plan_id: 'iot-fleet' });
+    await service.app.granter.grantDue();
+    const home = { mcc: '262', mnc: '01' };
+    await service.grpc.ok('Reserve', { session_id: 'bundled-1', request_number: 1, device_id: 'bundled-a', location: home, items: [{ rating_group: 1, requested_units: '600000000' }] });
+    await service.grpc.ok('Commit', {
+      session_id: 'bundled-1', request_number: 2, device_id: 'bundled-a', location: home, final: true, items: [{ rating_group: 1, used_units: '600000000' }],
+    });
+    for (const n of [1, 2]) await service.grpc.ok('Charge', { event_id: `bundled-sms-${n}`, device_id: 'bundled-a', rating_group: 2, units: '1', location: home });
+    await service.app.ledger.drainOnce();
+    await service.http.ok('POST', '/v1/billing/runs', { as_of: '2026-12-01T06:00:00Z' });
+    const [invoice] = (await service.http.ok('GET', '/v1/customers/bundled/invoices')).items;
+    const lines = (await service.http.ok('GET', `/v1/invoices/${invoice.id}`)).lines.map((line: { description: string; units: string | null; amount: string }) => [line.description, line.units, line.amount]);
+    expect(lines).toEqual([
+      ['device-access, 8 of 30 days', null, '0.400000'],
+      // 500 MB of the device's bundle, then 100 MB of the fleet's pool: nothing to pay.
+      ['rating group 1, zone home, from allowances', '600000000', '0.000000'],
+      ['rating group 2, zone home', '2', '0.100000'],
+    ]);
+  });
 });
