@@ -59,16 +59,17 @@ interface SubscriptionRow {
 }
 
 const ISSUER = 'INV';
-/** The billing settings a run reads, of the customers table (as `alias`). */
-function customerColumns(alias = ''): string {
-  return `${['id', 'currency', 'time_zone', 'anniversary_day', 'payment_terms_days', 'tax_rates'].map((column) => alias + column).join(', ')}, ${alias}discount_percent::text AS discount_percent`;
-}
 /** Drafts are named by customer and period until they are issued and numbered. */
 export const DRAFT_PREFIX = 'DRAFT-';
 const CUSTOMERS_PER_BATCH = 200;
 const DAY_MS = 86_400_000;
 /** A bound on the walk back to a customer's last invoice: twenty years of monthly periods. */
 const MISSED_PERIODS_MAX = 240;
+
+/** The billing settings a run reads, of the customers table (as `alias`). */
+function customerColumns(alias = ''): string {
+  return `${['id', 'currency', 'time_zone', 'anniversary_day', 'payment_terms_days', 'tax_rates'].map((column) => alias + column).join(', ')}, ${alias}discount_percent::text AS discount_percent`;
+}
 
 export interface BillingSettings {
   /** How long after its period closes an invoice stays a draft; 0 issues it at once. */
