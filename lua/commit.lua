@@ -3,7 +3,7 @@ commit: reports usage per rating group (a delta since the last report), releases
 and grants the next, atomically. With final set, every hold of the session is released and
 the session ends.
 
-KEYS and ARGV as reserve.lua, with items = [{ rg, used, req, rated, p, b, min }] and final.
+KEYS and ARGV as reserve.lua, with items = [{ rg, used, req, rated, tc, tp, z, q, b, min }] and final.
 
 Returns as reserve.lua.
 

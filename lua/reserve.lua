@@ -9,11 +9,13 @@ ARGV[2]  the call, JSON with every number as an integer string:
          the epoch), vms (validity, ms), grace (ms), ttl (answers' life, s), amax (answers
          kept), alim (allowance buckets looked at), day and mon (cap periods, customer's time
          zone), fua (the Final-Unit-Action code for a last grant), final=false,
-         items = [{ rg, req (units), rated, p, b, min (micros) }]
+         items = [{ rg, req (units), rated, tc and tp (the tier counter), z (zone), q and b
+         (quotes and budget answers, see includes/session.lua), min (micros) }]
 
 Returns { status, payload }: OK or REPLAY with the answer JSON, NEED with what to price,
 CONFLICT, TOO_OLD, MOVED, MISMATCH or LIMIT (usage would take the balance out of the exact
-range) with nothing (see includes/codes.lua).
+range) with nothing (see includes/codes.lua). OK adds a third element, the rated items'
+positions after the call (includes/session.lua positionsSeen).
 
 Keeps: no overdraft (money is held only within the budget: wallet available narrowed by the
 device's caps); held = Σ reservations; allowance before money; the answer, the change and its
