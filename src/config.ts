@@ -95,7 +95,7 @@ export function loadConfig(environment: Environment = process.env): Config {
     idempotencyTtlSeconds: read.integer('IDEMPOTENCY_TTL_SECONDS', 86400, 60, 90 * 86400),
     sessionAnswersMax: read.integer('SESSION_ANSWERS_MAX', 256, 8, 100_000),
     deviceCacheMax: read.integer('DEVICE_CACHE_MAX', 1_000_000, 0, 100_000_000),
-    sessionsRememberedMax: read.integer('SESSION_CACHE_MAX', 1_000_000, 0, 100_000_000),
+    sessionsRememberedMax: read.integer('SESSION_CACHE_MAX', 100_000, 0, 100_000_000),
     itemsPerRequestMax: read.integer('ITEMS_PER_REQUEST_MAX', 32, 1, 32),
     allowancesPerRatingGroupMax: read.integer('ALLOWANCES_PER_RATING_GROUP_MAX', 16, 1, 64),
     bodyBytesMax: read.integer('BODY_BYTES_MAX', 65536, 1024, 16 * 1024 * 1024),

@@ -1,6 +1,8 @@
 // The day and month an instant falls in, in a customer's time zone: the periods of a device's
-// spending caps. Formatting with Intl is slow next to a charge, so each time zone remembers the
-// last minute it formatted; nearly every request falls in it.
+// spending caps and tier counters. From the zone's table of UTC offsets, which it learns once
+// (src/rating/time-zone-offsets.ts): formatting with Intl on every request would cost more than
+// pricing it, as requests carry both the server's time (caps) and their own event time (tiers).
+import { localDateAt } from '../catalog/local-calendar.js';
 
 export interface Periods {
   /** YYYYMMDD */
@@ -9,25 +11,12 @@ export interface Periods {
   month: string;
 }
 
-const MINUTE_MS = 60_000;
-const cache = new Map<string, { minute: number; periods: Periods; format: Intl.DateTimeFormat }>();
-const TIME_ZONES_CACHED_MAX = 1024;
+const twoDigits = (value: number): string => (value < 10 ? `0${value}` : String(value));
 
 export function periodsAt(timeZone: string, instantMs: number): Periods {
-  const minute = Math.floor(instantMs / MINUTE_MS);
-  let entry = cache.get(timeZone);
-  if (entry === undefined) {
-    if (cache.size >= TIME_ZONES_CACHED_MAX) cache.clear();
-    const format = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
-    entry = { minute: Number.NaN, periods: { day: '', month: '' }, format };
-    cache.set(timeZone, entry);
-  }
-  if (entry.minute !== minute) {
-    const [year, month, day] = entry.format.format(instantMs).split('-');
-    entry.minute = minute;
-    entry.periods = { day: `${year}${month}${day}`, month: `${year}${month}` };
-  }
-  return entry.periods;
+  const date = localDateAt(timeZone, instantMs);
+  const month = `${date.year}${twoDigits(date.month)}`;
+  return { day: `${month}${twoDigits(date.day)}`, month };
 }
 
 export function isTimeZone(value: unknown): value is string {
