@@ -153,7 +153,11 @@ export class LedgerWorker {
 
 function toStreamEntry(partition: number, id: string, fields: string[]): StreamEntry {
   const values = fieldsOf(fields);
-  return { partition, id, type: String(values['type']), data: JSON.parse(String(values['data'])) as EventData };
+  const data = JSON.parse(String(values['data'])) as EventData;
+  // Lua's cjson writes an empty list as {}: a release that ended a session holding nothing. The
+  // journal keeps it as the empty list it is, which its SQL reads element by element.
+  if (data.items !== undefined && !Array.isArray(data.items)) data.items = [];
+  return { partition, id, type: String(values['type']), data };
 }
 
 /** [name, value, name, value, …] → { name: value }. */

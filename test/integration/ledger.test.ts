@@ -115,6 +115,16 @@ describe('the ledger worker', () => {
     expect(await service.redis.hget(service.app.keys.wallet('books'), 'held')).toBe('70000');
   });
 
+  it('journals a release that ended a session holding nothing, whose event lists no items', async () => {
+    // The script writes that empty list as {}: it must not stop the partition's journal.
+    await service.grpc.ok('Release', { session_id: 'books-nothing', request_number: 1, device_id: 'books-a' });
+    const waiting = await streamLength();
+    expect(await service.app.ledger.drainOnce()).toBe(waiting);
+    const { rows } = await service.context.pool.query(`SELECT data->'items' AS items FROM journal_events WHERE session_id = 'books-nothing'`);
+    expect(rows).toEqual([{ items: [] }]);
+    expect(await service.http.ok('GET', '/v1/ledger/reconciliation')).toEqual({ customers: 1, differences: [] });
+  });
+
   it('npm run ledger -- reconcile prints each difference and exits 1, else 0', async () => {
     const run = async (command: string) => {
       const out: string[] = [];

@@ -6,6 +6,7 @@
 // assertion depends on how many flows fit in it.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { setTimeout } from 'node:timers/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool } from '../../src/db/database.js';
@@ -17,6 +18,8 @@ import { provisionFleet, ratingGroups, startTestService, type TestService } from
 const SMS = 2;
 const OUTAGE_MS = 30_000;
 const LEDGER_ATTEMPT_EVERY_FLOWS = 100;
+/** Steady load, not flat out: 30 s of a busy loop would starve the test files running beside this one. */
+const PAUSE_BETWEEN_FLOWS_MS = 10;
 
 let service: TestService;
 let postgres: EmbeddedPostgresHandle;
@@ -62,6 +65,7 @@ describe('a PostgreSQL outage', () => {
     let attempts = 0;
     while (Date.now() - stoppedAt < OUTAGE_MS) {
       await traffic(); // each call must succeed: service.grpc.ok throws otherwise
+      await setTimeout(PAUSE_BETWEEN_FLOWS_MS);
       if (++flows % LEDGER_ATTEMPT_EVERY_FLOWS === 0) {
         await expect(service.app.ledger.drainOnce(), 'the journal cannot be written').rejects.toThrow();
         attempts++;

@@ -12,7 +12,8 @@ import { GrpcClient, HttpClient } from '../support/service.js';
 const SMS = 2;
 const GATEWAYS = 8;
 const COMMITS_BEFORE_KILL = 120;
-const POLLS_MAX = 600;
+// Up to 90 s: on a shared 2-core machine the files beside this one may starve the child for a while.
+const POLLS_MAX = 1800;
 const POLL_PAUSE_MS = 50;
 
 let context: TestContext;
@@ -110,5 +111,5 @@ describe('a service killed under load', () => {
       second.process.kill('SIGTERM');
       await stopped;
     }
-  }, 60_000);
+  }, 180_000);
 });
