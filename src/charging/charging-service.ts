@@ -12,7 +12,7 @@ import type { Location, UsageAttributes } from '../rating/rate-usage.js';
 import { periodsAt } from './periods.js';
 import { enquire, unknownDevice, type PriceEnquiryResponse } from './price-enquiry.js';
 import type { PriceList } from './price-list.js';
-import { answerNeed, ItemPricer, NEW_POSITION, newScriptItem, type Need, type ScriptItem, type SessionPosition } from './pricing.js';
+import { answerNeed, ItemPricer, newEventItem, newScriptItem, type Need, type ScriptItem } from './pricing.js';
 import { attributesOf, locationOf } from './rating-inputs.js';
 import * as requests from './requests.js';
 import { SessionPositions } from './session-positions.js';
@@ -180,7 +180,7 @@ export class ChargingService {
       const pricer = this.pricer(pricing, item.ratingGroup, `items[${index}].used_units`);
       if (pricer !== undefined) pricers.set(String(item.ratingGroup), pricer);
       const seen = this.positions.position(request.sessionId, String(item.ratingGroup));
-      return this.scriptItem(pricing, item.ratingGroup, pricer, item.usedUnits, item.requestedUnits, seen);
+      return newScriptItem(item.ratingGroup, pricer, item.usedUnits, item.requestedUnits, seen, this.periodUnits(pricing, item.ratingGroup, pricer), pricing.tierPeriod);
     });
     const periods = this.capPeriods(device);
     const call = {
@@ -204,18 +204,17 @@ export class ChargingService {
   private async runCharge(request: requests.ChargeRequest, device: ResolvedDevice): Promise<ScriptReply> {
     const pricing = await this.callPricing(request.deviceId, device, request);
     const pricer = this.pricer(pricing, request.ratingGroup, 'units');
-    // An event is priced like a grant at its time (quotes "g:…"), and its units are used at once.
-    const item = this.scriptItem(pricing, request.ratingGroup, pricer, 0n, request.units, undefined);
+    const item = newEventItem(request.ratingGroup, pricer, request.units, this.periodUnits(pricing, request.ratingGroup, pricer), pricing.tierPeriod);
     const periods = this.capPeriods(device);
     const call = {
       eid: request.eventId,
       fp: fingerprint(['charge', request.deviceId, request.ratingGroup, String(request.units), request.eventTimeGiven ? request.eventTimeMs : null, request.location ?? null, request.attributes ?? null]),
       dev: request.deviceId, cus: device.customerId, now: String(this.clock.nowMs()), at: String(request.eventTimeMs),
       ttl: String(this.settings.idempotencyTtlSeconds), alim: String(this.settings.allowancesPerRatingGroupMax),
-      day: periods.day, mon: periods.month, item: { ...item, used: item.req, req: '0' },
+      day: periods.day, mon: periods.month, item,
     };
     const pricers = new Map(pricer === undefined ? [] : [[item.rg, pricer]]);
-    return this.runPriced([call.item], pricers, () => this.store.charge(device.customerId, call));
+    return this.runPriced([item], pricers, () => this.store.charge(device.customerId, call));
   }
 
   private async callPricing(deviceId: string, device: ResolvedDevice, sent: Pick<requests.ChargeRequest, 'eventTimeMs' | 'location' | 'attributes'>): Promise<CallPricing> {
@@ -233,11 +232,10 @@ export class ChargingService {
     return pricer.rule === undefined ? undefined : pricer;
   }
 
-  /** `seen` undefined: a one-shot event, priced as a session of its own. */
-  private scriptItem(pricing: CallPricing, ratingGroup: number, pricer: ItemPricer | undefined, used: bigint, requested: bigint, seen: SessionPosition | undefined): ScriptItem {
-    const tierCounter = pricer?.tierCounter ?? '';
-    const counter = counterName(pricing, { rg: String(ratingGroup), tc: tierCounter });
-    return newScriptItem(ratingGroup, pricer, used, requested, seen ?? NEW_POSITION, counter === '' ? 0n : this.positions.periodUnits(counter), pricing.tierPeriod);
+  /** The tier counter's value as this process last saw it; 0 where the rate has no tiers. */
+  private periodUnits(pricing: CallPricing, ratingGroup: number, pricer: ItemPricer | undefined): bigint {
+    const counter = counterName(pricing, { rg: String(ratingGroup), tc: pricer?.tierCounter ?? '' });
+    return counter === '' ? 0n : this.positions.periodUnits(counter);
   }
 
   /**

@@ -75,6 +75,8 @@ const POSITION_MAX = BigInt(Number.MAX_SAFE_INTEGER);
 export class ItemPricer {
   readonly rule: CompiledRateRule | undefined;
   readonly zone: string;
+  /** Whose period usage places the rate's tiers: the pool (c), the device (d), or none. */
+  readonly tierCounter: ScriptItem['tc'];
   private readonly tariff: CompiledTariffDocument;
 
   constructor(
@@ -91,15 +93,12 @@ export class ItemPricer {
     const selected = selectRate(this.tariff, { ratingGroup, location, attributes });
     this.rule = selected.ok ? selected.rule : undefined;
     this.zone = selected.ok && selected.zone >= 0 ? this.tariff.zones.names[selected.zone]! : '';
+    const tiered = this.rule?.intervals.some((interval) => interval.schedules.some((schedule) => schedule.length > 1)) ?? false;
+    this.tierCounter = !tiered ? '' : this.rule!.tierScope === 'customer' ? 'c' : 'd';
   }
 
   get finalUnitAction() {
     return this.tariff.finalUnitAction;
-  }
-
-  get tierCounter(): ScriptItem['tc'] {
-    if (this.rule === undefined || !this.rule.intervals.some((interval) => interval.schedules.some((schedule) => schedule.length > 1))) return '';
-    return this.rule.tierScope === 'customer' ? 'c' : 'd';
   }
 
   /** Usage reported since the session's last report, spread over that span. */
@@ -209,12 +208,8 @@ export function advanced(position: SessionPosition, units: bigint, quote: Quote,
  * position the service last saw, and its grant after that. Undefined `pricer`: unrated.
  */
 export function newScriptItem(ratingGroup: number, pricer: ItemPricer | undefined, usedUnits: bigint, requestedUnits: bigint, seen: SessionPosition, periodUnits: bigint, tierPeriod: string): ScriptItem {
-  const rated = pricer?.rule !== undefined;
-  const item: ScriptItem = {
-    rg: String(ratingGroup), used: usedUnits.toString(), req: requestedUnits.toString(), rated,
-    tc: rated ? pricer.tierCounter : '', tp: tierPeriod, z: rated ? pricer.zone : '', q: {}, b: {}, min: '0',
-  };
-  if (!rated) return item;
+  const item = itemWithoutQuotes(ratingGroup, pricer, usedUnits, requestedUnits, tierPeriod);
+  if (pricer?.rule === undefined) return item;
   let position = seen;
   let period = item.tc === '' ? 0n : periodUnits;
   if (usedUnits > 0n) {
@@ -226,6 +221,22 @@ export function newScriptItem(ratingGroup: number, pricer: ItemPricer | undefine
   if (requestedUnits > 0n) item.q[grantKey(item.req, position)] = pricer.quoteGrant(requestedUnits, position, period);
   item.min = pricer.quoteGrant(1n, position, period).a;
   return item;
+}
+
+/** A one-shot event: a session of its own, its units used at once and priced like a grant at its time. */
+export function newEventItem(ratingGroup: number, pricer: ItemPricer | undefined, units: bigint, periodUnits: bigint, tierPeriod: string): ScriptItem {
+  const item = itemWithoutQuotes(ratingGroup, pricer, units, 0n, tierPeriod);
+  if (pricer?.rule === undefined) return item;
+  item.q[grantKey(item.used, NEW_POSITION)] = pricer.quoteGrant(units, NEW_POSITION, item.tc === '' ? 0n : periodUnits);
+  return item;
+}
+
+function itemWithoutQuotes(ratingGroup: number, pricer: ItemPricer | undefined, usedUnits: bigint, requestedUnits: bigint, tierPeriod: string): ScriptItem {
+  const rated = pricer?.rule !== undefined;
+  return {
+    rg: String(ratingGroup), used: usedUnits.toString(), req: requestedUnits.toString(), rated,
+    tc: rated ? pricer.tierCounter : '', tp: tierPeriod, z: rated ? pricer.zone : '', q: {}, b: {}, min: '0',
+  };
 }
 
 export function answerNeed(item: ScriptItem, pricer: ItemPricer, need: Need): void {
