@@ -60,7 +60,7 @@ interface SubscriptionRow {
 
 const ISSUER = 'INV';
 /** Drafts are named by customer and period until they are issued and numbered. */
-export const DRAFT_PREFIX = 'DRAFT-';
+const DRAFT_PREFIX = 'DRAFT-';
 const CUSTOMERS_PER_BATCH = 200;
 const DAY_MS = 86_400_000;
 /** A bound on the walk back to a customer's last invoice: twenty years of monthly periods. */

@@ -186,20 +186,20 @@ function window(amountMicros: bigint, ratedMicros: bigint, periodUnits: bigint, 
   return { a, r, lo: (low < 0n ? 0n : low).toString(), hi: (high > POSITION_MAX ? POSITION_MAX : high).toString() };
 }
 
-export function usageKey(units: string, position: SessionPosition, atMs: number): string {
+function usageKey(units: string, position: SessionPosition, atMs: number): string {
   return `u:${units}:${position.units}:${position.ratedMicros}:${position.reportedAtMs ?? atMs}`;
 }
 
-export function grantKey(units: string, position: SessionPosition): string {
+function grantKey(units: string, position: SessionPosition): string {
   return `g:${units}:${position.units}:${position.ratedMicros}`;
 }
 
-export function budgetKey(budget: string, units: string, position: SessionPosition): string {
+function budgetKey(budget: string, units: string, position: SessionPosition): string {
   return `${budget}:${units}:${position.units}:${position.ratedMicros}`;
 }
 
 /** Where a quote leaves the session: `units` more paid with money, at `rated` micros. */
-export function advanced(position: SessionPosition, units: bigint, quote: Quote, atMs: number): SessionPosition {
+function advanced(position: SessionPosition, units: bigint, quote: Quote, atMs: number): SessionPosition {
   return { units: position.units + units, ratedMicros: position.ratedMicros + BigInt(quote.r), reportedAtMs: atMs };
 }
 
