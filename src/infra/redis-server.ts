@@ -1,10 +1,10 @@
 // A private redis-server child process: for tests, and for `npm start` when no REDIS_URL is set.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
-import { delimiter, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { diesWithParent, onPath, processAlive, readPidFile, stopProcess, workingDirectoryOf } from './child-processes.js';
 import { freePort } from './free-port.js';
 
 export interface RedisServerOptions {
@@ -22,6 +22,8 @@ export interface RedisServerHandle {
   readonly url: string;
   readonly port: number;
   readonly pid: number;
+  /** Resolves when the process has exited, whatever the reason. */
+  readonly exited: Promise<void>;
   /** SIGTERM, then SIGKILL if the server has not exited within stopTimeoutMs. */
   stop(): Promise<void>;
   /** Sends the signal and waits for the process to exit, e.g. SIGKILL to simulate a crash. */
@@ -36,33 +38,46 @@ const outputCharactersMax = 16_384;
 /** Redis Cluster listens on port + 10000 for its bus; a larger port cannot be used. */
 const clusterBusOffset = 10_000;
 const clusterPortAttemptsMax = 100;
+/** In the server's directory: lets the next start find a server a killed service left running. */
+export const redisPidFileName = 'redis-server.pid';
+/** A server left running on our files gets this long to write out its AOF and exit. */
+const orphanStopTimeoutMs = 30_000;
 
 /** True when a redis-server executable is on the PATH, so callers can skip or fail clearly. */
 export function redisServerAvailable(): boolean {
-  const directories = (process.env['PATH'] ?? '').split(delimiter).filter((entry) => entry !== '');
-  return directories.some((directory) => isExecutable(join(directory, 'redis-server')));
+  return onPath('redis-server');
 }
 
+/**
+ * Starts redis-server so that it dies with this process (see diesWithParent); SIGTERM makes it
+ * write out its AOF first. With a directory, a server still running there (left by a process that
+ * was killed) is stopped first: callers keep one owner per directory, so such a server is an
+ * orphan, and two servers appending to one AOF corrupt it.
+ */
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServerHandle> {
   const directory = await prepareDirectory(options);
+  if (directory !== undefined) await stopOrphan(directory);
   const port = options.port ?? (options.clusterEnabled ? await freeClusterPort() : await freePort());
-  const child = spawn('redis-server', redisArguments(port, options, directory), {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const [command, args] = diesWithParent('redis-server', redisArguments(port, options, directory), 'SIGTERM');
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const output = captureOutput(child);
   liveChildren.add(child);
   child.once('exit', () => liveChildren.delete(child));
-  await waitUntilReady(child, port, output);
+  await waitUntilReady(child, port, output, directory);
   return handleFor(child, port);
 }
 
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
+async function stopOrphan(directory: string): Promise<void> {
+  const pidFile = join(directory, redisPidFileName);
+  const pid = readPidFile(pidFile);
+  if (pid === undefined || !processAlive(pid)) return;
+  const workingDirectory = workingDirectoryOf(pid);
+  if (workingDirectory === undefined) {
+    throw new Error(`startRedisServer: process ${pid}, named in ${pidFile}, is still running; ` +
+      'if it is a redis-server on these files, stop it first (redis-cli -p <port> shutdown), else delete that file');
   }
+  // Redis changes into its --dir: any other directory means the pid now belongs to someone else.
+  if (workingDirectory === directory) await stopProcess(pid, 'SIGTERM', orphanStopTimeoutMs);
 }
 
 async function prepareDirectory(options: RedisServerOptions): Promise<string | undefined> {
@@ -82,7 +97,7 @@ async function prepareDirectory(options: RedisServerOptions): Promise<string | u
 function redisArguments(port: number, options: RedisServerOptions, directory: string | undefined): string[] {
   // `--save ""` turns RDB snapshots off: durability, when wanted, comes from the AOF alone.
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--daemonize', 'no'];
-  if (directory !== undefined) args.push('--dir', directory);
+  if (directory !== undefined) args.push('--dir', directory, '--pidfile', join(directory, redisPidFileName));
   if (options.appendOnly) {
     args.push('--appendonly', 'yes', '--appendfsync', options.appendFsync ?? 'everysec');
   } else {
@@ -130,10 +145,11 @@ function captureOutput(child: ChildProcess): Output {
   return output;
 }
 
-async function waitUntilReady(child: ChildProcess, port: number, output: Output): Promise<void> {
+async function waitUntilReady(child: ChildProcess, port: number, output: Output, directory: string | undefined): Promise<void> {
   for (let attempt = 0; attempt < readyAttemptsMax; attempt++) {
     if (output.spawnError !== undefined || hasExited(child)) {
-      throw startError(port, 'redis-server exited during start', output);
+      const damaged = damagedAppendOnlyFile(output, directory);
+      throw damaged ?? startError(port, 'redis-server exited during start', output);
     }
     if (await answersAs(port, child.pid)) return;
     await sleep(readyIntervalMs);
@@ -142,16 +158,34 @@ async function waitUntilReady(child: ChildProcess, port: number, output: Output)
   throw startError(port, `not ready after ${readyAttemptsMax} tries of ${readyIntervalMs} ms`, output);
 }
 
+const damagedAofPatterns = [
+  /(bad file format|unrecoverable error|unexpected end of file) reading the append only file/i,
+  /manifest .*(invalid|damaged|corrupt)|invalid .*manifest/i,
+];
+
+/** Redis refuses to load an AOF with a broken record; that deserves an error saying how to repair it. */
+function damagedAppendOnlyFile(output: Output, directory: string | undefined): Error | undefined {
+  if (directory === undefined || !damagedAofPatterns.some((pattern) => pattern.test(output.text))) return undefined;
+  const manifest = join(directory, 'appendonlydir', 'appendonly.aof.manifest');
+  return new Error(
+    `the append-only file of the private Redis in ${directory} is damaged, so Redis will not start. ` +
+      `Back up ${join(directory, 'appendonlydir')}, then repair it with: redis-check-aof --fix ${manifest} ` +
+      '(it cuts the file at the first broken record; what follows that record is lost). ' +
+      `Redis said:\n${output.text.trim()}`,
+  );
+}
+
 function startError(port: number, reason: string, output: Output): Error {
   const cause = output.spawnError?.message ?? '';
   return new Error(`startRedisServer on port ${port}: ${reason}. ${cause}\n${output.text}`.trim());
 }
 
 /**
- * Asks the server on the port for its process id. A bare PING is not enough: if the port was
- * taken meanwhile, another server would answer while ours is failing to bind. A plain socket
- * rather than a Redis client, because a client would keep reconnecting and logging while the
- * server starts. A server still loading its AOF answers -LOADING, which counts as not ready.
+ * Asks the server on the port for its process id, then PINGs it. The pid, because if the port was
+ * taken meanwhile, another server would answer while ours is failing to bind. The PING, because
+ * Redis answers INFO while it is still loading its AOF (and may yet fail to load it); PING answers
+ * -LOADING until the data is in. A plain socket rather than a Redis client, because a client would
+ * keep reconnecting and logging while the server starts.
  */
 function answersAs(port: number, pid: number | undefined): Promise<boolean> {
   return new Promise((resolvePromise) => {
@@ -163,12 +197,13 @@ function answersAs(port: number, pid: number | undefined): Promise<boolean> {
     };
     socket.setTimeout(readyProbeTimeoutMs, () => finish(false));
     socket.once('error', () => finish(false));
-    socket.once('connect', () => socket.write('INFO server\r\n'));
+    socket.once('connect', () => socket.write('INFO server\r\nPING\r\n'));
     socket.on('data', (data) => {
       reply += data.toString('utf8');
-      if (reply.startsWith('-')) return finish(false);
+      if (reply.startsWith('-') || reply.includes('\r\n-')) return finish(false);
       const match = /\r\nprocess_id:(\d+)\r\n/.exec(reply);
-      if (match) finish(Number(match[1]) === pid);
+      if (match && Number(match[1]) !== pid) return finish(false);
+      if (match && reply.endsWith('+PONG\r\n')) finish(true);
     });
   });
 }
@@ -190,7 +225,7 @@ function handleFor(child: ChildProcess, port: number): RedisServerHandle {
   };
   // A child that reported its own pid was spawned, so it has one; anything else is a bug.
   if (child.pid === undefined) throw new Error('startRedisServer: a running redis-server has no pid');
-  return { url: `redis://127.0.0.1:${port}`, port, pid: child.pid, stop, kill };
+  return { url: `redis://127.0.0.1:${port}`, port, pid: child.pid, exited: waitForExit(child), stop, kill };
 }
 
 function hasExited(child: ChildProcess): boolean {

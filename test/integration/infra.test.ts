@@ -1,5 +1,5 @@
 // The test infrastructure itself: if these fail, every other integration test is suspect.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
@@ -54,6 +54,50 @@ describe('private redis-server', () => {
     } finally {
       reader.disconnect();
       await second.stop();
+    }
+  });
+
+  it('refuses at once to start on a damaged append-only file, naming the repair', async () => {
+    const damaged = join(directory, 'damaged');
+    const options = { directory: damaged, appendOnly: true, appendFsync: 'always' } as const;
+    const first = await startRedisServer(options);
+    const writer = new Redis(first.url);
+    for (let index = 0; index < 20; index++) await writer.set(`key-${index}`, 'value');
+    writer.disconnect();
+    await first.stop();
+    const incremental = join(damaged, 'appendonlydir', 'appendonly.aof.1.incr.aof');
+    const bytes = await readFile(incremental);
+    // A broken record in the middle: a command's `*` marker overwritten.
+    const marker = bytes.indexOf('*3\r\n', Math.floor(bytes.length / 2));
+    expect(marker).toBeGreaterThan(0);
+    bytes.write('?', marker);
+    await writeFile(incremental, bytes);
+
+    const startedAt = Date.now();
+    const started = startRedisServer(options);
+    await expect(started).rejects.toThrow(/append-only file .* is damaged/);
+    await expect(started).rejects.toThrow(`redis-check-aof --fix ${join(damaged, 'appendonlydir', 'appendonly.aof.manifest')}`);
+    expect(Date.now() - startedAt, 'no waiting for a server that cannot start').toBeLessThan(5_000);
+    // A server that did start by mistake would be stopped with the test run's other children.
+    await started.then((server) => server.stop(), () => undefined);
+  });
+
+  it('stops a redis-server left running on its files before starting its own', async () => {
+    const shared = join(directory, 'orphaned');
+    const options = { directory: shared, appendOnly: true, appendFsync: 'always' } as const;
+    const orphan = await startRedisServer(options);
+    const writer = new Redis(orphan.url);
+    await writer.set('written-by-the-orphan', 'acknowledged');
+    writer.disconnect();
+
+    const successor = await startRedisServer(options);
+    const reader = new Redis(successor.url);
+    try {
+      expect(processAlive(orphan.pid), 'the orphan was stopped').toBe(false);
+      expect(await reader.get('written-by-the-orphan')).toBe('acknowledged');
+    } finally {
+      reader.disconnect();
+      await successor.stop();
     }
   });
 });
