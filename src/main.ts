@@ -7,8 +7,9 @@ import { startApp } from './app.js';
 import { connectRedis, whenReady, type RedisTarget } from './balance/redis-connection.js';
 import { loadConfig, type Config } from './config.js';
 import { createPool } from './db/database.js';
+import { lockDataDirectory } from './infra/data-directory-lock.js';
 import { startEmbeddedPostgres } from './infra/embedded-postgres.js';
-import { startRedisServer } from './infra/redis-server.js';
+import { superviseRedisServer, type RedisSupervisorEvents } from './infra/redis-supervisor.js';
 
 type Cleanup = () => Promise<void>;
 
@@ -16,6 +17,12 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const log = pino({ level: config.logLevel });
   const cleanups: Cleanup[] = [];
+  if (usesPrivateServers(config)) {
+    // Taken before any private server starts, so the servers found on these files after a crash
+    // are known to be orphans, and a second live service on the same DATA_DIR is refused.
+    const lock = await lockDataDirectory(resolve(config.dataDirectory));
+    cleanups.push(() => lock.release());
+  }
   const redisTarget = await redisTargetFor(config, cleanups, log);
   const databaseUrl = await databaseUrlFor(config, cleanups, log);
   const redis = connectRedis(redisTarget);
@@ -40,13 +47,28 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
 }
 
+function usesPrivateServers(config: Config): boolean {
+  const privateRedis = config.redisClusterNodes === undefined && config.redisUrl === undefined;
+  return privateRedis || config.databaseUrl === undefined;
+}
+
 async function redisTargetFor(config: Config, cleanups: Cleanup[], log: pino.Logger): Promise<RedisTarget> {
   if (config.redisClusterNodes !== undefined) return { clusterNodes: config.redisClusterNodes };
   if (config.redisUrl !== undefined) return { url: config.redisUrl };
-  const server = await startRedisServer({ directory: resolve(join(config.dataDirectory, 'redis')), appendOnly: true, appendFsync: 'always' });
+  const directory = resolve(join(config.dataDirectory, 'redis'));
+  const server = await superviseRedisServer({ directory, appendOnly: true, appendFsync: 'always' }, redisEvents(log));
   cleanups.push(() => server.stop());
-  log.info({ url: server.url }, 'started a private redis-server (no REDIS_URL given)');
+  log.info({ url: server.url, pid: server.pid }, 'started a private redis-server (no REDIS_URL given)');
   return { url: server.url };
+}
+
+function redisEvents(log: pino.Logger): RedisSupervisorEvents {
+  return {
+    exited: (pid) => log.error({ pid }, 'the private redis-server exited; starting it again on the same files'),
+    restarted: (pid) => log.info({ pid }, 'the private redis-server runs again'),
+    restartFailed: (error, attempt) => log.error({ err: error, attempt }, 'starting the private redis-server again failed'),
+    gaveUp: (restarts) => log.error({ restarts }, 'the private redis-server keeps failing; no more restarts: restart the service once it is fixed'),
+  };
 }
 
 async function databaseUrlFor(config: Config, cleanups: Cleanup[], log: pino.Logger): Promise<string> {
