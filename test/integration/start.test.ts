@@ -3,7 +3,7 @@
 // `npm test` builds first.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -40,6 +40,9 @@ describe('npm start with nothing configured', () => {
     const entry = projectPath('dist', 'src', 'main.js');
     expect(existsSync(entry), 'run npm run build first').toBe(true);
     directory = await mkdtemp(join(tmpdir(), 'io-billing-start-'));
+    // As root the PostgreSQL runs as the postgres user, which must enter DATA_DIR to keep its data
+    // there (embedded-postgres.test.ts covers a folder it cannot enter).
+    if (process.getuid?.() === 0) await chmod(directory, 0o711);
     const [grpcPort, httpPort] = [await freePort(), await freePort()];
     let output = '';
     child = spawn(process.execPath, [entry], {
