@@ -17,6 +17,32 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const log = pino({ level: config.logLevel });
   const cleanups: Cleanup[] = [];
+  let running: Running;
+  try {
+    running = await startService(config, log, cleanups);
+  } catch (error) {
+    // A start that fails halfway stops the private servers it began and frees DATA_DIR.
+    await runCleanups(cleanups).catch(() => undefined);
+    throw error;
+  }
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    await running.app.close();
+    await runCleanups(cleanups);
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+interface Running {
+  app: Awaited<ReturnType<typeof startApp>>;
+}
+
+async function startService(config: Config, log: pino.Logger, cleanups: Cleanup[]): Promise<Running> {
   if (usesPrivateServers(config)) {
     // Taken before any private server starts, so the servers found on these files after a crash
     // are known to be orphans, and a second live service on the same DATA_DIR is refused.
@@ -27,24 +53,18 @@ async function main(): Promise<void> {
   const databaseUrl = await databaseUrlFor(config, cleanups, log);
   const redis = connectRedis(redisTarget);
   redis.on('error', (error: Error) => log.warn({ err: error.message }, 'Redis connection error; reconnecting'));
+  cleanups.push(async () => redis.disconnect());
   await whenReady(redis);
   const pool = createPool(databaseUrl, config.databaseSchema);
+  cleanups.push(() => pool.end());
   const app = await startApp({ config, redis, pool, logger: log, benchNoopEnabled: process.env['BENCH_NOOP_ENABLED'] === 'true' });
   log.info({ grpc: `${config.grpcHost}:${app.grpcPort}`, http: `http://${config.httpHost}:${app.httpPort}` }, 'Io Billing is listening');
+  return { app };
+}
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    await app.close();
-    redis.disconnect();
-    await pool.end();
-    for (const cleanup of cleanups.reverse()) await cleanup();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+/** Newest first: the connections, then the servers, then the DATA_DIR lock. */
+async function runCleanups(cleanups: Cleanup[]): Promise<void> {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 }
 
 function usesPrivateServers(config: Config): boolean {

@@ -1,11 +1,13 @@
 // What the private servers (redis-server, the embedded PostgreSQL) need from the operating system
 // so that none of them outlives the service that started it, and so that a start can recognise a
 // server a killed service left behind on the same files.
+import { spawnSync } from 'node:child_process';
 import { accessSync, constants, readFileSync, readlinkSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const exitPollIntervalMs = 50;
+const helpTimeoutMs = 5_000;
 
 /** True when an executable of that name is on the PATH. */
 export function onPath(name: string): boolean {
@@ -32,9 +34,16 @@ let setprivKnown: boolean | undefined;
  * start is what keeps two servers off the same files.
  */
 export function diesWithParent(command: string, args: readonly string[], signal: NodeJS.Signals): [string, string[]] {
-  setprivKnown ??= onPath('setpriv');
+  setprivKnown ??= setprivSetsDeathSignal();
   if (!setprivKnown) return [command, [...args]];
   return ['setpriv', ['--pdeathsig', signal, '--', command, ...args]];
+}
+
+/** util-linux added --pdeathsig in 2.33 (2018); an older setpriv would refuse the option. */
+function setprivSetsDeathSignal(): boolean {
+  if (!onPath('setpriv')) return false;
+  const help = spawnSync('setpriv', ['--help'], { encoding: 'utf8', timeout: helpTimeoutMs });
+  return `${help.stdout}${help.stderr}`.includes('--pdeathsig');
 }
 
 export function processAlive(pid: number): boolean {

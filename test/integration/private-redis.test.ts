@@ -3,7 +3,7 @@
 // append-only file; and if it dies on its own, the service starts it again on the same files.
 // Runs the built dist/ as a child process on its own DATA_DIR, with this file's PostgreSQL schema.
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -110,6 +110,14 @@ function checkAppendOnlyFile(redisDirectory: string): { valid: boolean; output: 
   return { valid: checked.status === 0, output: `${checked.stdout}${checked.stderr}` };
 }
 
+/** A service expected not to start: its exit code once it gives up, or 'still running' after START_TIMEOUT_MS. */
+async function failedStart(dataDirectory: string, context: TestContext): Promise<{ code: number | null | 'still running'; output: string }> {
+  const service = await startServiceProcess({ DATA_DIR: dataDirectory, DATABASE_URL: context.databaseUrl, DATABASE_SCHEMA: context.schema, LOG_LEVEL: 'info' });
+  services.push(service);
+  const exited = await eventually(() => service.child.exitCode !== null || service.child.signalCode !== null, START_TIMEOUT_MS);
+  return { code: exited ? service.child.exitCode : 'still running', output: service.output() };
+}
+
 describe('the private redis-server', () => {
   it('dies with a service killed by SIGKILL, so the next one alone writes the AOF: it stays valid past a TTL and keeps every acknowledged write', async () => {
     const { dataDirectory, context } = await isolated('private redis crash');
@@ -162,5 +170,39 @@ describe('the private redis-server', () => {
     acknowledged.add('after-kill');
     expect(await balanceMicros(service), 'the writes acknowledged before the kill are kept').toBe(OPENING_MICROS - BigInt(acknowledged.size) * PRICE_MICROS);
     expect(await service.stop()).toBe(0);
+  }, 180_000);
+
+  it('is not started twice on one DATA_DIR: a second service is refused while the first lives', async () => {
+    const { dataDirectory, context } = await isolated('private redis lock');
+    const first = await start(dataDirectory, context);
+    const [running] = redisServersIn(join(dataDirectory, 'redis'));
+
+    const second = await failedStart(dataDirectory, context);
+    expect(second.code).toBe(1);
+    expect(second.output).toContain(`in use by another running Io Billing process (pid ${first.child.pid})`);
+    expect(redisServersIn(join(dataDirectory, 'redis')), 'the first service\'s Redis alone, untouched').toEqual([running]);
+    expect(await healthy(first)).toBe(true);
+    expect(await first.stop()).toBe(0);
+  }, 180_000);
+
+  it('says at once that a damaged append-only file stops the start, and how to repair it', async () => {
+    const { dataDirectory, context } = await isolated('private redis damaged');
+    const service = await start(dataDirectory, context);
+    await provision(service);
+    expect(await service.stop()).toBe(0);
+    const incremental = join(dataDirectory, 'redis', 'appendonlydir', 'appendonly.aof.1.incr.aof');
+    const bytes = await readFile(incremental);
+    const marker = bytes.indexOf('*3\r\n', Math.floor(bytes.length / 2));
+    expect(marker).toBeGreaterThan(0);
+    bytes.write('?', marker); // a broken record in the middle
+    await writeFile(incremental, bytes);
+
+    const startedAt = Date.now();
+    const restarted = await failedStart(dataDirectory, context);
+    expect(restarted.code).toBe(1);
+    expect(restarted.output).toMatch(/append-only file of the private Redis in .* is damaged/);
+    expect(restarted.output).toContain(`redis-check-aof --fix ${join(dataDirectory, 'redis', 'appendonlydir', 'appendonly.aof.manifest')}`);
+    expect(restarted.output).not.toContain('was not ready within');
+    expect(Date.now() - startedAt, 'no waiting out a timeout').toBeLessThan(15_000);
   }, 180_000);
 });
