@@ -30,7 +30,10 @@ export interface RedisServerHandle {
   kill(signal: NodeJS.Signals): Promise<void>;
 }
 
-const readyAttemptsMax = 200;
+/** How long a server may take to answer at all. */
+const answerTimeoutMs = 5_000;
+/** How long a server that answers -LOADING may take to load its AOF (about 1 GB on a slow disk). */
+const loadingTimeoutMs = 600_000;
 const readyIntervalMs = 25;
 const readyProbeTimeoutMs = 250;
 const stopTimeoutMs = 10_000;
@@ -146,16 +149,20 @@ function captureOutput(child: ChildProcess): Output {
 }
 
 async function waitUntilReady(child: ChildProcess, port: number, output: Output, directory: string | undefined): Promise<void> {
-  for (let attempt = 0; attempt < readyAttemptsMax; attempt++) {
+  const startedAt = Date.now();
+  let timeoutMs = answerTimeoutMs;
+  while (Date.now() - startedAt < timeoutMs) {
     if (output.spawnError !== undefined || hasExited(child)) {
       const damaged = damagedAppendOnlyFile(output, directory);
       throw damaged ?? startError(port, 'redis-server exited during start', output);
     }
-    if (await answersAs(port, child.pid)) return;
+    const state = await probe(port, child.pid);
+    if (state === 'ready') return;
+    if (state === 'loading') timeoutMs = loadingTimeoutMs;
     await sleep(readyIntervalMs);
   }
   child.kill('SIGKILL');
-  throw startError(port, `not ready after ${readyAttemptsMax} tries of ${readyIntervalMs} ms`, output);
+  throw startError(port, `not ready after ${timeoutMs} ms`, output);
 }
 
 const damagedAofPatterns = [
@@ -180,6 +187,8 @@ function startError(port: number, reason: string, output: Output): Error {
   return new Error(`startRedisServer on port ${port}: ${reason}. ${cause}\n${output.text}`.trim());
 }
 
+type ServerState = 'ready' | 'loading' | 'absent';
+
 /**
  * Asks the server on the port for its process id, then PINGs it. The pid, because if the port was
  * taken meanwhile, another server would answer while ours is failing to bind. The PING, because
@@ -187,23 +196,24 @@ function startError(port: number, reason: string, output: Output): Error {
  * -LOADING until the data is in. A plain socket rather than a Redis client, because a client would
  * keep reconnecting and logging while the server starts.
  */
-function answersAs(port: number, pid: number | undefined): Promise<boolean> {
+function probe(port: number, pid: number | undefined): Promise<ServerState> {
   return new Promise((resolvePromise) => {
     const socket = createConnection({ host: '127.0.0.1', port });
     let reply = '';
-    const finish = (ready: boolean): void => {
+    const finish = (state: ServerState): void => {
       socket.destroy();
-      resolvePromise(ready);
+      resolvePromise(state);
     };
-    socket.setTimeout(readyProbeTimeoutMs, () => finish(false));
-    socket.once('error', () => finish(false));
+    socket.setTimeout(readyProbeTimeoutMs, () => finish('absent'));
+    socket.once('error', () => finish('absent'));
     socket.once('connect', () => socket.write('INFO server\r\nPING\r\n'));
     socket.on('data', (data) => {
       reply += data.toString('utf8');
-      if (reply.startsWith('-') || reply.includes('\r\n-')) return finish(false);
       const match = /\r\nprocess_id:(\d+)\r\n/.exec(reply);
-      if (match && Number(match[1]) !== pid) return finish(false);
-      if (match && reply.endsWith('+PONG\r\n')) finish(true);
+      if (reply.startsWith('-') || (match && Number(match[1]) !== pid)) return finish('absent');
+      if (match && reply.endsWith('+PONG\r\n')) finish('ready');
+      else if (match && /\r\n-LOADING[^\n]*\r\n$/.test(reply)) finish('loading');
+      else if (match && /\r\n-[^\n]*\r\n$/.test(reply)) finish('absent');
     });
   });
 }

@@ -82,6 +82,39 @@ describe('private redis-server', () => {
     await started.then((server) => server.stop(), () => undefined);
   });
 
+  it('is not taken as ready while it loads a large AOF it then finds damaged near its end', async () => {
+    const large = join(directory, 'large');
+    const first = await startRedisServer({ directory: large, appendOnly: true, appendFsync: 'no' });
+    const writer = new Redis(first.url);
+    // Enough commands that loading them takes a while: Redis answers INFO meanwhile.
+    for (let batch = 0; batch < 50; batch++) {
+      const pipeline = writer.pipeline();
+      for (let index = 0; index < 10_000; index++) pipeline.set(`key-${batch}-${index}`, 'value');
+      await pipeline.exec();
+    }
+    writer.disconnect();
+    await first.stop();
+    const intact = await startRedisServer({ directory: large, appendOnly: true, appendFsync: 'always' });
+    const reader = new Redis(intact.url);
+    try {
+      expect(await reader.dbsize(), 'ready means loaded').toBe(500_000);
+    } finally {
+      reader.disconnect();
+      await intact.stop();
+    }
+
+    const incremental = join(large, 'appendonlydir', 'appendonly.aof.1.incr.aof');
+    const bytes = await readFile(incremental);
+    const marker = bytes.indexOf('*3\r\n', bytes.length - 1_000);
+    expect(marker).toBeGreaterThan(0);
+    bytes.write('?', marker);
+    await writeFile(incremental, bytes);
+
+    const started = startRedisServer({ directory: large, appendOnly: true, appendFsync: 'always' });
+    await expect(started).rejects.toThrow(/append-only file .* is damaged/);
+    await started.then((server) => server.stop(), () => undefined);
+  }, 60_000);
+
   it('stops a redis-server left running on its files before starting its own', async () => {
     const shared = join(directory, 'orphaned');
     const options = { directory: shared, appendOnly: true, appendFsync: 'always' } as const;
