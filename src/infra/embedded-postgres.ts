@@ -126,7 +126,8 @@ function spawnServer(layout: PostgresLayout, port: number): Server {
     // Loopback only, and no Unix socket: a socket in /tmp could clash with a system PostgreSQL.
     '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=',
   ], 'SIGINT');
-  const child = spawn(command, args, spawnOptions(layout));
+  // Its own process group, as the private Redis: a Ctrl-C reaches the service, which stops it in order.
+  const child = spawn(command, args, { ...spawnOptions(layout), detached: true });
   liveServers.add(child);
   child.once('exit', () => liveServers.delete(child));
   return { child, output: captureOutput(child) };

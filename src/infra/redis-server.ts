@@ -62,7 +62,9 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   if (directory !== undefined) await stopOrphan(directory);
   const port = options.port ?? (options.clusterEnabled ? await freeClusterPort() : await freePort());
   const [command, args] = diesWithParent('redis-server', redisArguments(port, options, directory), 'SIGTERM');
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: a Ctrl-C in the terminal reaches the service alone, which then stops
+  // the server after its requests drain, rather than Redis vanishing under them.
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const output = captureOutput(child);
   liveChildren.add(child);
   child.once('exit', () => liveChildren.delete(child));

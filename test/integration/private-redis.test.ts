@@ -3,6 +3,7 @@
 // append-only file; and if it dies on its own, the service starts it again on the same files.
 // Runs the built dist/ as a child process on its own DATA_DIR, with this file's PostgreSQL schema.
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -110,6 +111,11 @@ function checkAppendOnlyFile(redisDirectory: string): { valid: boolean; output: 
   return { valid: checked.status === 0, output: `${checked.stdout}${checked.stderr}` };
 }
 
+function processGroupOf(pid: number): string {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]!;
+}
+
 /** A service expected not to start: its exit code once it gives up, or 'still running' after START_TIMEOUT_MS. */
 async function failedStart(dataDirectory: string, context: TestContext): Promise<{ code: number | null | 'still running'; output: string }> {
   const service = await startServiceProcess({ DATA_DIR: dataDirectory, DATABASE_URL: context.databaseUrl, DATABASE_SCHEMA: context.schema, LOG_LEVEL: 'info' });
@@ -170,6 +176,20 @@ describe('the private redis-server', () => {
     acknowledged.add('after-kill');
     expect(await balanceMicros(service), 'the writes acknowledged before the kill are kept').toBe(OPENING_MICROS - BigInt(acknowledged.size) * PRICE_MICROS);
     expect(await service.stop()).toBe(0);
+  }, 180_000);
+
+  it('is stopped by the service, after its requests, when Ctrl-C signals the whole foreground job', async () => {
+    const { dataDirectory, context } = await isolated('private redis ctrl c');
+    const service = await startServiceProcess({ DATA_DIR: dataDirectory, DATABASE_URL: context.databaseUrl, DATABASE_SCHEMA: context.schema, LOG_LEVEL: 'info' }, { processGroup: true });
+    services.push(service);
+    expect(await eventually(() => healthy(service), START_TIMEOUT_MS), service.output()).toBe(true);
+    const [redisPid] = redisServersIn(join(dataDirectory, 'redis'));
+    expect(processGroupOf(redisPid!), 'Ctrl-C does not reach Redis directly').not.toBe(processGroupOf(service.child.pid!));
+    const exited = new Promise<number | null>((resolve) => service.child.once('exit', (code) => resolve(code)));
+    process.kill(-service.child.pid!, 'SIGINT');
+    expect(await exited, service.output()).toBe(0);
+    expect(service.output(), 'Redis was not restarted under a stopping service').not.toContain('starting it again');
+    expect(redisServersIn(join(dataDirectory, 'redis'))).toEqual([]);
   }, 180_000);
 
   it('is not started twice on one DATA_DIR: a second service is refused while the first lives', async () => {

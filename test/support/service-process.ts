@@ -25,7 +25,14 @@ export function bareEnvironment(environment: Record<string, string>): NodeJS.Pro
   return { ...bare, ...environment };
 }
 
-export async function startServiceProcess(environment: Record<string, string>, options: { cwd?: string; entry?: string } = {}): Promise<ServiceProcess> {
+export interface ServiceProcessOptions {
+  cwd?: string;
+  entry?: string;
+  /** Its own process group, as a terminal gives a foreground job, so a test can signal the group as Ctrl-C does. */
+  processGroup?: boolean;
+}
+
+export async function startServiceProcess(environment: Record<string, string>, options: ServiceProcessOptions = {}): Promise<ServiceProcess> {
   const httpPort = await freePort();
   const grpcPort = await freePort();
   let output = '';
@@ -33,6 +40,7 @@ export async function startServiceProcess(environment: Record<string, string>, o
     cwd: options.cwd,
     env: bareEnvironment({ GRPC_HOST: '127.0.0.1', GRPC_PORT: String(grpcPort), HTTP_HOST: '127.0.0.1', HTTP_PORT: String(httpPort), ...environment }),
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.processGroup ?? false,
   });
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
