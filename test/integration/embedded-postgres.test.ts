@@ -92,6 +92,18 @@ describe('the embedded PostgreSQL', () => {
     expect(await modeOf(checkout)).toBe(checkoutMode);
   }, 300_000);
 
+  it.runIf(process.getuid?.() === 0)('does not start empty elsewhere when the postgres user can no longer reach existing data', async () => {
+    const folder = await temporaryFolder('postgres-unreachable');
+    await chmod(folder, 0o711);
+    const directory = join(folder, 'data');
+    const first = await startEmbeddedPostgres({ directory });
+    await first.stop();
+    await chmod(folder, 0o700);
+
+    await expect(startEmbeddedPostgres({ directory })).rejects.toThrow(`the embedded PostgreSQL's data is in ${directory}, but the postgres user cannot enter ${folder}`);
+    expect(await modeOf(folder)).toBe(0o700);
+  }, 180_000);
+
   it('stops a PostgreSQL left running on its data directory, then starts on the same data', async () => {
     const folder = await temporaryFolder('postgres-orphan');
     // As root the server runs as the postgres user, which must enter this folder (ours, just made).
