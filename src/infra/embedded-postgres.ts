@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { diesWithParent, processAlive, readPidFile, stopProcess, workingDirectoryOf } from './child-processes.js';
 import { freePort } from './free-port.js';
 import { postgresLayout, prepareDataDirectory, writePasswordFile, type PostgresLayout } from './postgres-install.js';
@@ -36,6 +37,7 @@ const database = 'postgres';
 const outputCharactersMax = 16_384;
 const startTimeoutMs = 60_000;
 const stopTimeoutMs = 30_000;
+const drainTimeoutMs = 1_000;
 const readyLine = 'database system is ready to accept connections';
 /** English messages, so readyLine can be recognised whatever the machine's language. */
 const messagesLocale = 'C';
@@ -163,6 +165,8 @@ async function waitUntilReady(server: Server, dataDirectory: string): Promise<vo
   });
   if (outcome === 'ready') return;
   if (outcome === 'timeout') await stopServer(child);
+  // 'exit' can come before the last of the output, which says why.
+  await Promise.race([new Promise((resolve) => child.once('close', resolve)), sleep(drainTimeoutMs)]);
   throw startError(dataDirectory, outcome, output.text);
 }
 

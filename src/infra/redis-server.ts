@@ -134,11 +134,15 @@ function portIsFree(port: number): Promise<boolean> {
 interface Output {
   text: string;
   spawnError: Error | undefined;
+  /** Resolves once stdout and stderr are drained: 'exit' can come before the last of the output. */
+  drained: Promise<void>;
 }
+
+const drainTimeoutMs = 1_000;
 
 /** Keeps the tail of redis-server's output, so a failed start can say why. */
 function captureOutput(child: ChildProcess): Output {
-  const output: Output = { text: '', spawnError: undefined };
+  const output: Output = { text: '', spawnError: undefined, drained: new Promise((resolve) => child.once('close', () => resolve())) };
   const append = (chunk: Buffer): void => {
     output.text = (output.text + chunk.toString('utf8')).slice(-outputCharactersMax);
   };
@@ -155,6 +159,7 @@ async function waitUntilReady(child: ChildProcess, port: number, output: Output,
   let timeoutMs = answerTimeoutMs;
   while (Date.now() - startedAt < timeoutMs) {
     if (output.spawnError !== undefined || hasExited(child)) {
+      await Promise.race([output.drained, sleep(drainTimeoutMs)]);
       const damaged = damagedAppendOnlyFile(output, directory);
       throw damaged ?? startError(port, 'redis-server exited during start', output);
     }
