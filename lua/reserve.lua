@@ -19,7 +19,9 @@ positions after the call (includes/session.lua positionsSeen).
 
 Keeps: no overdraft (money is held only within the budget: wallet available narrowed by the
 device's caps); held = Σ reservations; allowance before money; the answer, the change and its
-event are written together or not at all.
+event are written together or not at all; once a session has ended (final commit, release of
+everything), no later request of it grants or holds anything (SERVICE_DENIED per item), though
+what it used is charged.
 ]]
 --@include codes
 --@include state

@@ -296,7 +296,9 @@ local function processItem(state, session, call, item, outs, events)
   movePosition(session, item.rg, { units = position.units, micros = position.micros, at = call.at })
   setReservation(session, item.rg, nil)
   if item.req == 0 or call.final then return nil end
-  if state.suspended then
+  -- A request reordered behind the session's end, or sent after it: what it used is charged
+  -- above, but an ended session grants nothing, with the result a suspended device gets.
+  if state.suspended or call.ended then
     out.r = Result.SERVICE_DENIED
     return nil
   end
@@ -336,8 +338,9 @@ local function runSessionCall(operation, call)
   call.expiryKey = prefix .. 'exp'
   local answersKey = prefix .. 'sa:' .. call.sid
 
-  local status, answer, floor = lookupSessionAnswer(answersKey, call.rq, call.fp)
+  local status, answer, floor, ended = lookupSessionAnswer(answersKey, call.rq, call.fp)
   if status then return { status, answer } end
+  call.ended = ended
   local state = State.new(prefix, call.cus, call.dev, call.now)
   if not state or not state:loadDevice(call.day, call.mon) then return { Status.MOVED } end
   local session = loadSession(prefix .. 's:' .. call.sid)
@@ -345,6 +348,8 @@ local function runSessionCall(operation, call)
 
   local outs, events = {}, {}
   local ending = call.final or (operation == 'release' and #call.rgs == 0)
+  -- A call on an ended session leaves no session behind: there is nothing to hold or remember.
+  local leavesNoSession = ending or ended
   if operation == 'release' then
     local groups = call.rgs
     if #groups == 0 then
@@ -377,7 +382,7 @@ local function runSessionCall(operation, call)
 
   -- After this point the script must succeed: everything below only writes.
   state:apply()
-  writeSession(session, call, ending)
+  writeSession(session, call, leavesNoSession)
   local balance, held = state:balanceAfter()
   local streamId = appendEvent(KEYS[1], operation, {
     sid = call.sid, rq = call.rq, dev = call.dev, cus = call.cus, at = int(call.at), now = int(call.now),
@@ -392,7 +397,7 @@ local function runSessionCall(operation, call)
     end
   end
   answer = cjson.encode({ r = result, cur = state.currency, i = outs })
-  storeSessionAnswer(answersKey, call.rq, call.fp, answer, floor, tonumber(call.amax), call.ttlSeconds)
-  if operation == 'release' or ending then return { Status.OK, answer } end
+  storeSessionAnswer(answersKey, call.rq, call.fp, answer, floor, tonumber(call.amax), call.ttlSeconds, leavesNoSession)
+  if operation == 'release' or leavesNoSession then return { Status.OK, answer } end
   return { Status.OK, answer, positionsSeen(state, session, call.items) }
 end
