@@ -13,7 +13,7 @@ ARGV[2]  the call, JSON with every number as an integer string:
          (quotes and budget answers, see includes/session.lua), min (micros) }]
 
 Returns { status, payload }: OK or REPLAY with the answer JSON, NEED with what to price,
-CONFLICT, TOO_OLD, MOVED, MISMATCH or LIMIT (usage would take the balance out of the exact
+CONFLICT, TOO_OLD, MOVED or LIMIT (usage would take the balance out of the exact
 range) with nothing (see includes/codes.lua). OK adds a third element, the rated items'
 positions after the call (includes/session.lua positionsSeen).
 

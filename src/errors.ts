@@ -7,7 +7,6 @@ export const errorCatalogue = {
   INVALID_ARGUMENT: { grpc: GrpcStatus.INVALID_ARGUMENT, http: 400, summary: 'A field is malformed or out of range; the message names it.' },
   IDEMPOTENCY_CONFLICT: { grpc: GrpcStatus.ALREADY_EXISTS, http: 409, summary: 'The idempotency key was already used with a different payload.' },
   REQUEST_NUMBER_TOO_OLD: { grpc: GrpcStatus.FAILED_PRECONDITION, http: 409, summary: 'The request number is older than the answers kept for the session.' },
-  SESSION_DEVICE_MISMATCH: { grpc: GrpcStatus.FAILED_PRECONDITION, http: 409, summary: 'The session belongs to another device.' },
   CURRENCY_MISMATCH: { grpc: GrpcStatus.FAILED_PRECONDITION, http: 422, summary: "The amount's currency is not the wallet's." },
   BALANCE_LIMIT: { grpc: GrpcStatus.FAILED_PRECONDITION, http: 422, summary: 'The balance would leave the range an amount can hold.' },
   NOT_FOUND: { grpc: GrpcStatus.NOT_FOUND, http: 404, summary: 'The customer, device, tariff or route does not exist.' },

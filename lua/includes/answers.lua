@@ -1,3 +1,10 @@
+-- An idempotency key is its owner's own: a charge's event id and a top-up's id are scoped by
+-- the customer, a session's id by its device (see src/balance/keys.ts). Ids never contain a
+-- space, so "<owner> <id>" names no two pairs alike.
+local function scopedKey(prefix, kind, owner, id)
+  return prefix .. kind .. owner .. ' ' .. id
+end
+
 -- Stored answers, checked and written in the same call that changes the balance, so a request
 -- takes effect at most once and every retry gets the first answer back, byte for byte.
 -- An answer is stored as "<fingerprint>|<answer>"; the fingerprint is a digest of the

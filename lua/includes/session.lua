@@ -6,8 +6,11 @@
 -- tariff's intervals, and the connect fee comes with the first), their rated micros (for the
 -- session's minimum and maximum), and when usage was last reported (the next report's span
 -- starts there).
--- Every reservation is also a member "<rating group>:<session id>" of the partition's expiry
--- index, scored by the time after which the sweep releases it.
+-- A session is its device's own: its keys are `s:<device> <session id>` and
+-- `sa:<device> <session id>` (answers.lua scopedKey), so another device, of this customer or
+-- any other, that uses the same session id has a session of its own and cannot touch this one.
+-- Every reservation is also a member "<rating group>:<device> <session id>" of the partition's
+-- expiry index, scored by the time after which the sweep releases it.
 --
 -- Prices come from the service (src/charging/pricing.ts): the request carries, per item, quotes
 -- for the unit counts and positions it expects (`q`) and answers to budget questions (`b`), each
@@ -94,7 +97,7 @@ local function writeSession(session, call, ending)
   local fields = {}
   for _, ratingGroup in ipairs(session.changes) do
     local reservation = session.changes[ratingGroup]
-    local member = ratingGroup .. ':' .. call.sid
+    local member = ratingGroup .. ':' .. call.dev .. ' ' .. call.sid
     if reservation then
       pushPair(fields, 'g:' .. ratingGroup, encodeReservation(reservation))
       redis.call('ZADD', call.expiryKey, int(reservation.expiresAt + call.graceMs), member)
@@ -336,15 +339,14 @@ local function runSessionCall(operation, call)
   call.ttlSeconds, call.alim = tonumber(call.ttl), tonumber(call.alim)
   local prefix = ARGV[1]
   call.expiryKey = prefix .. 'exp'
-  local answersKey = prefix .. 'sa:' .. call.sid
+  local answersKey = scopedKey(prefix, 'sa:', call.dev, call.sid)
 
   local status, answer, floor, ended = lookupSessionAnswer(answersKey, call.rq, call.fp)
   if status then return { status, answer } end
   call.ended = ended
   local state = State.new(prefix, call.cus, call.dev, call.now)
   if not state or not state:loadDevice(call.day, call.mon) then return { Status.MOVED } end
-  local session = loadSession(prefix .. 's:' .. call.sid)
-  if session.device and session.device ~= call.dev then return { Status.MISMATCH } end
+  local session = loadSession(scopedKey(prefix, 's:', call.dev, call.sid))
 
   local outs, events = {}, {}
   local ending = call.final or (operation == 'release' and #call.rgs == 0)
