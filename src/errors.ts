@@ -14,6 +14,7 @@ export const errorCatalogue = {
   UNAUTHENTICATED: { grpc: GrpcStatus.UNAUTHENTICATED, http: 401, summary: 'The admin API needs the bearer token.' },
   PAYLOAD_TOO_LARGE: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, http: 413, summary: 'The body is larger than BODY_BYTES_MAX.' },
   UNSUPPORTED_MEDIA_TYPE: { grpc: GrpcStatus.INVALID_ARGUMENT, http: 415, summary: 'The body is not application/json.' },
+  CHARGING_IN_PROGRESS: { grpc: GrpcStatus.FAILED_PRECONDITION, http: 409, summary: 'Rebuild refused: charging traffic is flowing (open reservations, or balance changes within the last minute); rebuild is for a Redis that lost its data, with the gateways stopped.' },
   CONTENTION: { grpc: GrpcStatus.ABORTED, http: 503, summary: 'The balance kept changing under the request; retry it.' },
   // A call may have reached Redis before it stopped answering, and Redis then applies it when it
   // resumes: only a retry under the same idempotency key is safe, and it gets the applied answer.

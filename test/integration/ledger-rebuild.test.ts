@@ -89,4 +89,26 @@ describe('rebuilding Redis from the journal', () => {
       await pool.end();
     }
   });
+
+  const refusals = [
+    ['a gateway holds a reservation', async () => {
+      await service.grpc.ok('Reserve', { session_id: 'live-1', request_number: 1, device_id: 'lost-a', items: [{ rating_group: DATA, requested_units: '100000' }] });
+    }],
+    ['charging happened just now, with nothing held', async () => {
+      await service.grpc.ok('Release', { session_id: 'live-1', request_number: 2, device_id: 'lost-a' });
+      await service.grpc.ok('Charge', { event_id: 'live-sms', device_id: 'lost-b', rating_group: SMS, units: '1' });
+    }],
+  ] as const;
+
+  it.each(refusals)('then refuses while charging traffic flows (%s), says why, and changes nothing', async (_case, traffic) => {
+    await traffic();
+    const before = await wallet({ redis: service.redis, keys: service.app.keys });
+    const rebuildsBefore = (await service.context.pool.query(`SELECT 1 FROM journal_events WHERE type = 'rebuild'`)).rowCount;
+    const refused = await service.http.request('POST', '/v1/ledger/rebuild');
+    expect(refused.status, refused.text).toBe(409);
+    expect(refused.body.error).toMatchObject({ code: 'CHARGING_IN_PROGRESS' });
+    expect(refused.body.error.message).toMatch(/charging traffic/);
+    expect(await wallet({ redis: service.redis, keys: service.app.keys })).toEqual(before);
+    expect((await service.context.pool.query(`SELECT 1 FROM journal_events WHERE type = 'rebuild'`)).rowCount).toBe(rebuildsBefore);
+  });
 });
