@@ -76,7 +76,10 @@ function timestamp(rfc3339: string): { seconds: string; nanos: number } {
   return { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 };
 }
 
-/** Whether the client's deadline (none: Infinity) has passed by now. */
+/**
+ * Whether the client's deadline (none: Infinity) has passed. The deadline is the client's wall
+ * clock time, so it is read against the wall clock, not the service's injectable one.
+ */
 function deadlinePassed(deadline: grpc.Deadline): boolean {
   const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
   return Date.now() >= deadlineMs;
