@@ -7,6 +7,8 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
 import { createPool } from '../../src/db/database.js';
+import { Journal } from '../../src/ledger/journal.js';
+import { Rebuilder } from '../../src/ledger/rebuilder.js';
 import { runLedgerCli } from '../../scripts/ledger.js';
 import { HttpClient, provisionFleet, ratingGroups, startTestService, type TestService } from '../support/service.js';
 
@@ -110,5 +112,20 @@ describe('rebuilding Redis from the journal', () => {
     expect(refused.body.error.message).toMatch(/charging traffic/);
     expect(await wallet({ redis: service.redis, keys: service.app.keys })).toEqual(before);
     expect((await service.context.pool.query(`SELECT 1 FROM journal_events WHERE type = 'rebuild'`)).rowCount).toBe(rebuildsBefore);
+  });
+
+  it('refuses a journal whose holds went below zero, rather than report a negative void', async () => {
+    const journal = new Journal(service.context.pool, service.clock);
+    const quietRebuilder = new Rebuilder(service.context.pool, service.redis, service.app.keys, journal, service.app.ledger, service.clock, 0);
+    const atMs = service.clock.nowMs() + 1;
+    // A release the journal saw without its grant, as events still arriving would leave it.
+    await journal.writeRebuild('lost', 0n, 5n, atMs);
+    try {
+      const before = await wallet({ redis: service.redis, keys: service.app.keys });
+      await expect(quietRebuilder.rebuild()).rejects.toMatchObject({ code: 'CHARGING_IN_PROGRESS' });
+      expect(await wallet({ redis: service.redis, keys: service.app.keys })).toEqual(before);
+    } finally {
+      await service.context.pool.query(`DELETE FROM journal_events WHERE stream_id = $1`, [`rebuild:${atMs}`]);
+    }
   });
 });
