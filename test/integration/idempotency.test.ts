@@ -93,6 +93,17 @@ describe('reordering', () => {
     await expectConserved(service, 'idem');
   });
 
+  it('charges a report reordered behind the final commit, and grants nothing on the ended session', async () => {
+    await service.grpc.ok('Reserve', { session_id: 'ended', request_number: 1, device_id: 'idem-a', items: [{ rating_group: SMS, requested_units: '20' }] });
+    await service.grpc.ok('Commit', { ...commitBody('ended', 3, 4, 0), final: true });
+    const before = await walletAndEvents();
+    const late = await service.grpc.ok('Commit', commitBody('ended', 2, 6, 5_000_000));
+    expect(late.items[0]).toMatchObject({ result: 'RESULT_CODE_SERVICE_DENIED', charged_units: '6', granted_units: '0' });
+    const after = await walletAndEvents();
+    expect({ charged: before.balance - after.balance, held: after.held - before.held }).toEqual({ charged: 60_000n, held: 0n });
+    await expectConserved(service, 'idem');
+  });
+
   it('refuses a request number older than the answers it keeps, rather than apply it twice', async () => {
     await service.grpc.ok('Reserve', { session_id: 'long', request_number: 1, device_id: 'idem-a', items: [{ rating_group: SMS, requested_units: '1' }] });
     for (let number = 2; number <= 12; number++) await service.grpc.ok('Commit', commitBody('long', number, 1, 1));
