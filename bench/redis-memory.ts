@@ -94,7 +94,7 @@ export async function measureOpenReservations(
   redis: Redis,
   keys: KeySpace,
   caller: ReserveCaller,
-  options: { reservationCount: number; batchSize: number; sessionIdPrefix: string; firstSession: { partitionPrefix: string } },
+  options: { reservationCount: number; batchSize: number; sessionIdPrefix: string; firstSession: { partitionPrefix: string; deviceId: string } },
 ): Promise<OpenReservationMemory> {
   const partitions = Array.from({ length: keys.partitionCount }, (_, partition) => partition);
   const streams = partitions.map((partition) => keys.stream(partition));
@@ -111,8 +111,10 @@ export async function measureOpenReservations(
   const perReservation = (bytes: number) => Math.round(bytes / count);
   const sessionId = `${options.sessionIdPrefix}0`;
   const prefix = options.firstSession.partitionPrefix;
-  const sessionHash = await keyBytes(redis, `${prefix}s:${sessionId}`);
-  const storedAnswer = await keyBytes(redis, `${prefix}sa:${sessionId}`);
+  // Sessions are their device's own: `s:<device> <session>` (src/balance/keys.ts).
+  const sessionName = `${options.firstSession.deviceId} ${sessionId}`;
+  const sessionHash = await keyBytes(redis, `${prefix}s:${sessionName}`);
+  const storedAnswer = await keyBytes(redis, `${prefix}sa:${sessionName}`);
   const eventStreamEntry = perReservation((await keysBytes(redis, streams)) - streamBytesBefore);
   const expiryIndexEntry = perReservation((await keysBytes(redis, expiryIndexes)) - expiryBytesBefore);
   const bytesPerReservation = perReservation(after - before);
@@ -151,8 +153,8 @@ export async function measureCompletedSessions(
     sessionCount: number;
     concurrency: number;
     runSession: (index: number) => Promise<void>;
-    /** Where session 0's answers are: its partition prefix and id. */
-    sampleSession: { partitionPrefix: string; sessionId: string };
+    /** Where session 0's answers are: its partition prefix, device and id. */
+    sampleSession: { partitionPrefix: string; deviceId: string; sessionId: string };
   },
 ): Promise<CompletedSessionMemory> {
   const streams = Array.from({ length: keys.partitionCount }, (_, partition) => keys.stream(partition));
@@ -161,8 +163,8 @@ export async function measureCompletedSessions(
   await forEachLimited(Array.from({ length: options.sessionCount }, (_, index) => index), options.concurrency, options.runSession);
   const after = await usedMemoryBytes(redis);
   const perSession = (bytes: number) => Math.round(bytes / options.sessionCount);
-  const { partitionPrefix, sessionId } = options.sampleSession;
-  const storedAnswers = await keyBytes(redis, `${partitionPrefix}sa:${sessionId}`);
+  const { partitionPrefix, deviceId, sessionId } = options.sampleSession;
+  const storedAnswers = await keyBytes(redis, `${partitionPrefix}sa:${deviceId} ${sessionId}`);
   const eventStreamEntries = perSession((await keysBytes(redis, streams)) - streamBytesBefore);
   const bytesPerSession = perSession(after - before);
   return {

@@ -223,7 +223,7 @@ async function measureMemory(context: Context): Promise<Results['memory']> {
     reservationCount: settings.memoryReservationCount,
     batchSize: 100,
     sessionIdPrefix,
-    firstSession: { partitionPrefix: context.templates[0]!.partitionPrefix },
+    firstSession: { partitionPrefix: context.templates[0]!.partitionPrefix, deviceId: context.templates[0]!.deviceId },
   });
   checkStatuses(context, 'memory: opening reservations', openReservations.statuses);
   const endedSessionIdPrefix = `smf-01.bench.example;${context.environment.runId};ended-`;
@@ -234,7 +234,7 @@ async function measureMemory(context: Context): Promise<Results['memory']> {
     // Device i belongs to customer i mod customers (see provisionFleet), so session 0 is customer 0's.
     runSession: (index) =>
       httpSession(context.environment.service.httpUrl, context.fleet.dataRatingGroup, `${endedSessionIdPrefix}${index}`, deviceIds[index % deviceIds.length]!),
-    sampleSession: { partitionPrefix: keys.customerPrefix(customerIds[0]!), sessionId: `${endedSessionIdPrefix}0` },
+    sampleSession: { partitionPrefix: keys.customerPrefix(customerIds[0]!), deviceId: deviceIds[0]!, sessionId: `${endedSessionIdPrefix}0` },
   });
   context.environment.service.assertRunning();
   return { idleDevices, openReservations, completedSessions };

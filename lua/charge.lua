@@ -19,7 +19,7 @@ CREDIT_LIMIT_REACHED with nothing taken; the answer is kept ttl seconds.
 --@include session
 
 local prefix, call = ARGV[1], cjson.decode(ARGV[2])
-local answerKey = prefix .. 'ea:' .. call.eid
+local answerKey = scopedKey(prefix, 'ea:', call.cus, call.eid)
 local status, stored = lookupAnswer(answerKey, call.fp)
 if status then return { status, stored } end
 local state = State.new(prefix, call.cus, call.dev, tonumber(call.now))

@@ -22,10 +22,21 @@ local prefix, now, limit, ttlSeconds = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV
 local expiryKey = prefix .. 'exp'
 local due = redis.call('ZRANGEBYSCORE', expiryKey, '-inf', now, 'LIMIT', 0, limit)
 
-local function expireOne(member)
+-- The session key of an index member, "<rating group>:<device> <session id>"
+-- (includes/session.lua; ids hold no space). A member without a space was written before
+-- sessions were scoped by device, as "<rating group>:<session id>" for `s:<session id>`: its
+-- hold is released all the same, so an upgrade leaves no money held for good.
+local function sessionOf(member)
   local colon = string.find(member, ':', 1, true)
-  local ratingGroup, sessionId = string.sub(member, 1, colon - 1), string.sub(member, colon + 1)
-  local sessionKey = prefix .. 's:' .. sessionId
+  local space = string.find(member, ' ', colon + 1, true)
+  local ratingGroup = string.sub(member, 1, colon - 1)
+  if not space then return ratingGroup, string.sub(member, colon + 1), prefix .. 's:' .. string.sub(member, colon + 1) end
+  local sessionId = string.sub(member, space + 1)
+  return ratingGroup, sessionId, scopedKey(prefix, 's:', string.sub(member, colon + 1, space - 1), sessionId)
+end
+
+local function expireOne(member)
+  local ratingGroup, sessionId, sessionKey = sessionOf(member)
   local owner = redis.call('HMGET', sessionKey, 'cus', 'dev')
   local state = owner[1] and State.new(prefix, owner[1], owner[2], now)
   local session = loadSession(sessionKey)

@@ -13,13 +13,15 @@ ARGV[2]  the call, JSON with every number as an integer string:
          (quotes and budget answers, see includes/session.lua), min (micros) }]
 
 Returns { status, payload }: OK or REPLAY with the answer JSON, NEED with what to price,
-CONFLICT, TOO_OLD, MOVED, MISMATCH or LIMIT (usage would take the balance out of the exact
+CONFLICT, TOO_OLD, MOVED or LIMIT (usage would take the balance out of the exact
 range) with nothing (see includes/codes.lua). OK adds a third element, the rated items'
 positions after the call (includes/session.lua positionsSeen).
 
 Keeps: no overdraft (money is held only within the budget: wallet available narrowed by the
 device's caps); held = Σ reservations; allowance before money; the answer, the change and its
-event are written together or not at all.
+event are written together or not at all; once a session has ended (final commit, release of
+everything), no later request of it grants or holds anything (SERVICE_DENIED per item), though
+what it used is charged.
 ]]
 --@include codes
 --@include state

@@ -16,7 +16,7 @@ below 2^53, where Lua compares exactly.
 --@include answers
 
 local prefix, call = ARGV[1], cjson.decode(ARGV[2])
-local answerKey = prefix .. 'ta:' .. call.tid
+local answerKey = scopedKey(prefix, 'ta:', call.cus, call.tid)
 local status, stored = lookupAnswer(answerKey, call.fp)
 if status then return { status, stored } end
 local walletKey = prefix .. 'w:' .. call.cus

@@ -7,7 +7,6 @@ export const errorCatalogue = {
   INVALID_ARGUMENT: { grpc: GrpcStatus.INVALID_ARGUMENT, http: 400, summary: 'A field is malformed or out of range; the message names it.' },
   IDEMPOTENCY_CONFLICT: { grpc: GrpcStatus.ALREADY_EXISTS, http: 409, summary: 'The idempotency key was already used with a different payload.' },
   REQUEST_NUMBER_TOO_OLD: { grpc: GrpcStatus.FAILED_PRECONDITION, http: 409, summary: 'The request number is older than the answers kept for the session.' },
-  SESSION_DEVICE_MISMATCH: { grpc: GrpcStatus.FAILED_PRECONDITION, http: 409, summary: 'The session belongs to another device.' },
   CURRENCY_MISMATCH: { grpc: GrpcStatus.FAILED_PRECONDITION, http: 422, summary: "The amount's currency is not the wallet's." },
   BALANCE_LIMIT: { grpc: GrpcStatus.FAILED_PRECONDITION, http: 422, summary: 'The balance would leave the range an amount can hold.' },
   NOT_FOUND: { grpc: GrpcStatus.NOT_FOUND, http: 404, summary: 'The customer, device, tariff or route does not exist.' },
@@ -15,13 +14,26 @@ export const errorCatalogue = {
   UNAUTHENTICATED: { grpc: GrpcStatus.UNAUTHENTICATED, http: 401, summary: 'The admin API needs the bearer token.' },
   PAYLOAD_TOO_LARGE: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, http: 413, summary: 'The body is larger than BODY_BYTES_MAX.' },
   UNSUPPORTED_MEDIA_TYPE: { grpc: GrpcStatus.INVALID_ARGUMENT, http: 415, summary: 'The body is not application/json.' },
+  CHARGING_IN_PROGRESS: { grpc: GrpcStatus.FAILED_PRECONDITION, http: 409, summary: 'Rebuild refused: charging traffic is flowing (open reservations, or balance changes within the last minute); rebuild is for a Redis that lost its data, with the gateways stopped.' },
   CONTENTION: { grpc: GrpcStatus.ABORTED, http: 503, summary: 'The balance kept changing under the request; retry it.' },
-  REDIS_UNAVAILABLE: { grpc: GrpcStatus.UNAVAILABLE, http: 503, summary: 'Redis cannot be reached; the gateway should apply its failure handling.' },
+  // A call may have reached Redis before it stopped answering, and Redis then applies it when it
+  // resumes: only a retry under the same idempotency key is safe, and it gets the applied answer.
+  REDIS_UNAVAILABLE: { grpc: GrpcStatus.UNAVAILABLE, http: 503, summary: 'Outcome unknown: retry with the same key. Redis did not answer in time, and may still apply the request; a retry under the same idempotency key gets its answer and applies it at most once.' },
   DATABASE_UNAVAILABLE: { grpc: GrpcStatus.UNAVAILABLE, http: 503, summary: 'PostgreSQL cannot be reached (admin API only).' },
   INTERNAL: { grpc: GrpcStatus.INTERNAL, http: 500, summary: 'A bug; the details are logged, never sent.' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;
+
+/**
+ * The gRPC status of a code. A request whose outcome is unknown after the client's deadline
+ * passed is DEADLINE_EXCEEDED, as grpc-js clients report a deadline themselves, so gateways
+ * retry both alike.
+ */
+export function grpcStatusOf(code: ErrorCode, deadlinePassed: boolean): GrpcStatus {
+  if (code === 'REDIS_UNAVAILABLE' && deadlinePassed) return GrpcStatus.DEADLINE_EXCEEDED;
+  return errorCatalogue[code].grpc;
+}
 
 /** One of several problems found in one input, e.g. each mistake in a catalog file. */
 export interface Problem {
@@ -54,7 +66,7 @@ export function invalid(field: string, message: string): AppError {
 export function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
   if (!(error instanceof Error)) return new AppError('INTERNAL', 'internal error');
-  if (isRedisConnectionError(error)) return new AppError('REDIS_UNAVAILABLE', 'Redis is unavailable');
+  if (isRedisConnectionError(error)) return new AppError('REDIS_UNAVAILABLE', 'Redis is unavailable; outcome unknown: retry with the same key');
   if (isDatabaseConnectionError(error)) return new AppError('DATABASE_UNAVAILABLE', 'PostgreSQL is unavailable');
   return new AppError('INTERNAL', 'internal error');
 }

@@ -1,3 +1,10 @@
+-- An idempotency key is its owner's own: a charge's event id and a top-up's id are scoped by
+-- the customer, a session's id by its device (see src/balance/keys.ts). Ids never contain a
+-- space, so "<owner> <id>" names no two pairs alike.
+local function scopedKey(prefix, kind, owner, id)
+  return prefix .. kind .. owner .. ' ' .. id
+end
+
 -- Stored answers, checked and written in the same call that changes the balance, so a request
 -- takes effect at most once and every retry gets the first answer back, byte for byte.
 -- An answer is stored as "<fingerprint>|<answer>"; the fingerprint is a digest of the
@@ -9,12 +16,16 @@ local function splitStored(stored)
 end
 
 -- A session's answers are one hash, `<request number>` → stored answer, plus `floor`: the
--- request number at or below which nothing is applied any more.
+-- request number at or below which nothing is applied any more, and `end`, set once the session
+-- ended (final commit or release of everything). The end is kept here rather than on the
+-- session, which is deleted when it ends, so that reading it costs nothing more: a request
+-- that arrives after the end, reordered or late, must grant nothing, and this hash outlives
+-- the session by the answers' time to live.
 --
--- Returns (status, answer, floor): (nil) for a new request, (REPLAY, answer), (CONFLICT) or
--- (TOO_OLD).
+-- Returns (status, answer, floor, ended): (nil, nil, floor, ended) for a new request,
+-- (REPLAY, answer), (CONFLICT) or (TOO_OLD).
 local function lookupSessionAnswer(answersKey, requestNumber, fingerprint)
-  local found = redis.call('HMGET', answersKey, requestNumber, 'floor')
+  local found = redis.call('HMGET', answersKey, requestNumber, 'floor', 'end')
   local floor = tonumber(found[2] or '0')
   if found[1] then
     local storedFingerprint, answer = splitStored(found[1])
@@ -22,7 +33,7 @@ local function lookupSessionAnswer(answersKey, requestNumber, fingerprint)
     return Status.REPLAY, answer
   end
   if tonumber(requestNumber) <= floor then return Status.TOO_OLD end
-  return nil, nil, floor
+  return nil, nil, floor, found[3] ~= false
 end
 
 -- Drops the oldest answer kept, and raises the floor to its request number.
@@ -30,7 +41,7 @@ local function dropOldestAnswer(answersKey, floor)
   local oldest
   for _, field in ipairs(redis.call('HKEYS', answersKey)) do
     local number = tonumber(field)
-    if field ~= 'floor' and (oldest == nil or number < oldest) then oldest = number end
+    if number and (oldest == nil or number < oldest) then oldest = number end
   end
   redis.call('HDEL', answersKey, int(oldest))
   if oldest > floor then redis.call('HSET', answersKey, 'floor', int(oldest)) end
@@ -40,16 +51,22 @@ end
 -- answer to n - answersMax, which becomes the floor. Gateways number a session's requests one
 -- by one, so that alone keeps the hash at `answersMax` answers without listing them; the
 -- count check catches a gateway that skips numbers. The answers outlive the session's last
--- request by `ttlSeconds`.
-local function storeSessionAnswer(answersKey, requestNumber, fingerprint, answer, floor, answersMax, ttlSeconds)
-  redis.call('HSET', answersKey, requestNumber, fingerprint .. '|' .. answer)
+-- request by `ttlSeconds`. `ended`: the session has ended, by this request or before.
+local function storeSessionAnswer(answersKey, requestNumber, fingerprint, answer, floor, answersMax, ttlSeconds, ended)
+  if ended then
+    redis.call('HSET', answersKey, requestNumber, fingerprint .. '|' .. answer, 'end', '1')
+  else
+    redis.call('HSET', answersKey, requestNumber, fingerprint .. '|' .. answer)
+  end
   local window = tonumber(requestNumber) - answersMax
   if window > floor then
     redis.call('HDEL', answersKey, int(window))
     redis.call('HSET', answersKey, 'floor', int(window))
     floor = window
   end
-  if redis.call('HLEN', answersKey) > answersMax + 1 then dropOldestAnswer(answersKey, floor) end
+  -- Besides the answers: the floor, and the end once there is one.
+  local otherFields = ended and 2 or 1
+  if redis.call('HLEN', answersKey) > answersMax + otherFields then dropOldestAnswer(answersKey, floor) end
   redis.call('EXPIRE', answersKey, ttlSeconds)
 end
 

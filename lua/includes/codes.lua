@@ -8,7 +8,6 @@
 --   CONFLICT  the idempotency key was used with another payload; nothing changed
 --   TOO_OLD   the request number is older than the answers kept; nothing changed
 --   MOVED     the device or customer is not in this partition (stale cache); nothing changed
---   MISMATCH  the session belongs to another device; nothing changed
 --   CURRENCY  the top-up currency is not the wallet's; nothing changed
 --   LIMIT     the balance would pass the largest amount Lua holds exactly; nothing changed
 local Status = {
@@ -18,7 +17,6 @@ local Status = {
   CONFLICT = 'CONFLICT',
   TOO_OLD = 'TOO_OLD',
   MOVED = 'MOVED',
-  MISMATCH = 'MISMATCH',
   CURRENCY = 'CURRENCY',
   LIMIT = 'LIMIT',
 }

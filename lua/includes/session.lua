@@ -6,8 +6,11 @@
 -- tariff's intervals, and the connect fee comes with the first), their rated micros (for the
 -- session's minimum and maximum), and when usage was last reported (the next report's span
 -- starts there).
--- Every reservation is also a member "<rating group>:<session id>" of the partition's expiry
--- index, scored by the time after which the sweep releases it.
+-- A session is its device's own: its keys are `s:<device> <session id>` and
+-- `sa:<device> <session id>` (answers.lua scopedKey), so another device, of this customer or
+-- any other, that uses the same session id has a session of its own and cannot touch this one.
+-- Every reservation is also a member "<rating group>:<device> <session id>" of the partition's
+-- expiry index, scored by the time after which the sweep releases it.
 --
 -- Prices come from the service (src/charging/pricing.ts): the request carries, per item, quotes
 -- for the unit counts and positions it expects (`q`) and answers to budget questions (`b`), each
@@ -94,7 +97,7 @@ local function writeSession(session, call, ending)
   local fields = {}
   for _, ratingGroup in ipairs(session.changes) do
     local reservation = session.changes[ratingGroup]
-    local member = ratingGroup .. ':' .. call.sid
+    local member = ratingGroup .. ':' .. call.dev .. ' ' .. call.sid
     if reservation then
       pushPair(fields, 'g:' .. ratingGroup, encodeReservation(reservation))
       redis.call('ZADD', call.expiryKey, int(reservation.expiresAt + call.graceMs), member)
@@ -296,7 +299,9 @@ local function processItem(state, session, call, item, outs, events)
   movePosition(session, item.rg, { units = position.units, micros = position.micros, at = call.at })
   setReservation(session, item.rg, nil)
   if item.req == 0 or call.final then return nil end
-  if state.suspended then
+  -- A request reordered behind the session's end, or sent after it: what it used is charged
+  -- above, but an ended session grants nothing, with the result a suspended device gets.
+  if state.suspended or call.ended then
     out.r = Result.SERVICE_DENIED
     return nil
   end
@@ -334,17 +339,19 @@ local function runSessionCall(operation, call)
   call.ttlSeconds, call.alim = tonumber(call.ttl), tonumber(call.alim)
   local prefix = ARGV[1]
   call.expiryKey = prefix .. 'exp'
-  local answersKey = prefix .. 'sa:' .. call.sid
+  local answersKey = scopedKey(prefix, 'sa:', call.dev, call.sid)
 
-  local status, answer, floor = lookupSessionAnswer(answersKey, call.rq, call.fp)
+  local status, answer, floor, ended = lookupSessionAnswer(answersKey, call.rq, call.fp)
   if status then return { status, answer } end
+  call.ended = ended
   local state = State.new(prefix, call.cus, call.dev, call.now)
   if not state or not state:loadDevice(call.day, call.mon) then return { Status.MOVED } end
-  local session = loadSession(prefix .. 's:' .. call.sid)
-  if session.device and session.device ~= call.dev then return { Status.MISMATCH } end
+  local session = loadSession(scopedKey(prefix, 's:', call.dev, call.sid))
 
   local outs, events = {}, {}
   local ending = call.final or (operation == 'release' and #call.rgs == 0)
+  -- A call on an ended session leaves no session behind: there is nothing to hold or remember.
+  local leavesNoSession = ending or ended
   if operation == 'release' then
     local groups = call.rgs
     if #groups == 0 then
@@ -377,7 +384,7 @@ local function runSessionCall(operation, call)
 
   -- After this point the script must succeed: everything below only writes.
   state:apply()
-  writeSession(session, call, ending)
+  writeSession(session, call, leavesNoSession)
   local balance, held = state:balanceAfter()
   local streamId = appendEvent(KEYS[1], operation, {
     sid = call.sid, rq = call.rq, dev = call.dev, cus = call.cus, at = int(call.at), now = int(call.now),
@@ -392,7 +399,7 @@ local function runSessionCall(operation, call)
     end
   end
   answer = cjson.encode({ r = result, cur = state.currency, i = outs })
-  storeSessionAnswer(answersKey, call.rq, call.fp, answer, floor, tonumber(call.amax), call.ttlSeconds)
-  if operation == 'release' or ending then return { Status.OK, answer } end
+  storeSessionAnswer(answersKey, call.rq, call.fp, answer, floor, tonumber(call.amax), call.ttlSeconds, leavesNoSession)
+  if operation == 'release' or leavesNoSession then return { Status.OK, answer } end
   return { Status.OK, answer, positionsSeen(state, session, call.items) }
 end

@@ -8,7 +8,6 @@ export const ScriptStatus = {
   CONFLICT: 'CONFLICT',
   TOO_OLD: 'TOO_OLD',
   MOVED: 'MOVED',
-  MISMATCH: 'MISMATCH',
   CURRENCY: 'CURRENCY',
   LIMIT: 'LIMIT',
 } as const;

@@ -10,10 +10,18 @@
 // <prefix>{p<n>}:aid:<device>:<rg>     a device's own buckets, scored alike (zset)
 // <prefix>{p<n>}:ac:<customer>, acd:<device>  the pool's buckets, a device's own (sets)
 // <prefix>{p<n>}:tu:c:<customer>|d:<device>:<rg>:<YYYYMM>  units paid in a month: tier position
-// <prefix>{p<n>}:s:<session>           session hash (see lua/includes/session.lua)
-// <prefix>{p<n>}:sa:<session>           stored answers of a session, and its floor (answers.lua)
-// <prefix>{p<n>}:ea:<event>, ta:<top-up>     stored answers of one-shot charges and top-ups
-// <prefix>{p<n>}:exp                   reservations by the time they expire (zset)
+// <prefix>{p<n>}:s:<device> <session>  session hash (see lua/includes/session.lua)
+// <prefix>{p<n>}:sa:<device> <session> stored answers of a session, its floor and end (answers.lua)
+// <prefix>{p<n>}:ea:<customer> <event>, ta:<customer> <top-up>  stored answers of one-shot
+//                                      charges and top-ups
+// <prefix>{p<n>}:exp                   reservations by the time they expire (zset of
+//                                      "<rating group>:<device> <session>")
+//
+// Idempotency keys are scoped by their owner, never by the partition alone: an event id or a
+// top-up id by its customer, a session id by its device (the owner every session call names),
+// so no customer's or device's ids can collide with another's, even in the same partition.
+// The owner and the id are joined by a space, which no id may contain, so the pair is never
+// ambiguous. The scripts build these names themselves (lua/includes/answers.lua scopedKey).
 // <prefix>{p<n>}:events                the partition's event stream
 // <prefix>dir:d:<device> → customer, <prefix>dir:c:<customer> → profile JSON: the directory
 // <prefix>dir:sc:<customer>, dir:sd:<device> → subscription spans JSON
@@ -83,8 +91,20 @@ export class KeySpace {
     return deviceId === null ? `${prefix}ac:${customerId}` : `${prefix}acd:${deviceId}`;
   }
 
-  session(customerId: string, sessionId: string): string {
-    return `${this.customerPrefix(customerId)}s:${sessionId}`;
+  session(customerId: string, deviceId: string, sessionId: string): string {
+    return `${this.customerPrefix(customerId)}s:${deviceId} ${sessionId}`;
+  }
+
+  sessionAnswers(customerId: string, deviceId: string, sessionId: string): string {
+    return `${this.customerPrefix(customerId)}sa:${deviceId} ${sessionId}`;
+  }
+
+  chargeAnswer(customerId: string, eventId: string): string {
+    return `${this.customerPrefix(customerId)}ea:${customerId} ${eventId}`;
+  }
+
+  topUpAnswer(customerId: string, topUpId: string): string {
+    return `${this.customerPrefix(customerId)}ta:${customerId} ${topUpId}`;
   }
 
   expiryIndex(partition: number): string {

@@ -148,9 +148,6 @@ export class ChargingService {
     if (reply.status === ScriptStatus.LIMIT) {
       throw new AppError('BALANCE_LIMIT', `the usage would take the balance below -${formatMicros(AMOUNT_MICROS_MAX)}`, 'items');
     }
-    if (reply.status === ScriptStatus.MISMATCH) {
-      throw new AppError('SESSION_DEVICE_MISMATCH', `session ${request.sessionId} belongs to another device`, 'device_id');
-    }
     const answer = JSON.parse(answerOf(reply, 'request_number')) as StoredSessionAnswer;
     const items = Array.isArray(answer.i) ? answer.i : [];
     return {
@@ -179,7 +176,7 @@ export class ChargingService {
     const items = request.items.map((item, index) => {
       const pricer = this.pricer(pricing, item.ratingGroup, `items[${index}].used_units`);
       if (pricer !== undefined) pricers.set(String(item.ratingGroup), pricer);
-      const seen = this.positions.position(request.sessionId, String(item.ratingGroup));
+      const seen = this.positions.position(request.deviceId, request.sessionId, String(item.ratingGroup));
       return newScriptItem(item.ratingGroup, pricer, item.usedUnits, item.requestedUnits, seen, this.periodUnits(pricing, item.ratingGroup, pricer), pricing.tierPeriod);
     });
     const periods = this.capPeriods(device);
@@ -194,9 +191,9 @@ export class ChargingService {
     };
     const reply = await this.runPriced(items, pricers, () => this.store.session(request.operation, device.customerId, call));
     if (reply.positions !== undefined) {
-      this.positions.remember(request.sessionId, reply.positions, (group) => counterName(pricing, items.find((item) => item.rg === group)!));
+      this.positions.remember(request.deviceId, request.sessionId, reply.positions, (group) => counterName(pricing, items.find((item) => item.rg === group)!));
     } else if (request.final || (request.operation === 'release' && request.ratingGroups.length === 0)) {
-      this.positions.forget(request.sessionId);
+      this.positions.forget(request.deviceId, request.sessionId);
     }
     return reply;
   }

@@ -14,8 +14,9 @@ export class SessionPositions {
     this.counters = new LRUCache({ max: Math.max(1, entriesMax) });
   }
 
-  position(sessionId: string, ratingGroup: string): SessionPosition {
-    return this.sessions.get(sessionId)?.get(ratingGroup) ?? NEW_POSITION;
+  /** Sessions are a device's own (see KeySpace.session), so they are remembered by both ids. */
+  position(deviceId: string, sessionId: string, ratingGroup: string): SessionPosition {
+    return this.sessions.get(sessionName(deviceId, sessionId))?.get(ratingGroup) ?? NEW_POSITION;
   }
 
   periodUnits(counter: string): bigint {
@@ -26,11 +27,12 @@ export class SessionPositions {
    * `seen` is the script's list of rating group, units, micros, reported at and tier counter,
    * five entries per rating group; `counterOf` names a rating group's tier counter ('' for none).
    */
-  remember(sessionId: string, seen: readonly (string | number)[], counterOf: (ratingGroup: string) => string): void {
-    let positions = this.sessions.get(sessionId);
+  remember(deviceId: string, sessionId: string, seen: readonly (string | number)[], counterOf: (ratingGroup: string) => string): void {
+    const name = sessionName(deviceId, sessionId);
+    let positions = this.sessions.get(name);
     if (positions === undefined) {
       positions = new Map();
-      this.sessions.set(sessionId, positions);
+      this.sessions.set(name, positions);
     }
     for (let index = 0; index + 4 < seen.length; index += 5) {
       const ratingGroup = String(seen[index]);
@@ -40,7 +42,12 @@ export class SessionPositions {
     }
   }
 
-  forget(sessionId: string): void {
-    this.sessions.delete(sessionId);
+  forget(deviceId: string, sessionId: string): void {
+    this.sessions.delete(sessionName(deviceId, sessionId));
   }
+}
+
+/** Ids never contain a space, so no two (device, session) pairs share a name. */
+function sessionName(deviceId: string, sessionId: string): string {
+  return `${deviceId} ${sessionId}`;
 }

@@ -5,7 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { Logger } from 'pino';
 import type { ChargingService } from '../charging/charging-service.js';
-import { errorCatalogue, toAppError } from '../errors.js';
+import { grpcStatusOf, toAppError } from '../errors.js';
 import { projectPath } from '../paths.js';
 
 const LOADER_OPTIONS: protoLoader.Options = {
@@ -41,7 +41,7 @@ export function createGrpcServer(charging: ChargingService, log: Logger, options
       // its catalogued status, not grpc-js's UNKNOWN.
       Promise.resolve(call.request).then(handler).then(
         (response) => callback(null, response),
-        (error: unknown) => callback(toServiceError(error, log)),
+        (error: unknown) => callback(toServiceError(error, log, deadlinePassed(call.getDeadline()))),
       );
     };
   server.addService(serviceDefinition(protos, 'iobilling.charging.v1.ChargingService'), {
@@ -76,13 +76,22 @@ function timestamp(rfc3339: string): { seconds: string; nanos: number } {
   return { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 };
 }
 
-function toServiceError(error: unknown, log: Logger): Partial<grpc.ServiceError> {
+/**
+ * Whether the client's deadline (none: Infinity) has passed. The deadline is the client's wall
+ * clock time, so it is read against the wall clock, not the service's injectable one.
+ */
+function deadlinePassed(deadline: grpc.Deadline): boolean {
+  const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
+  return Date.now() >= deadlineMs;
+}
+
+function toServiceError(error: unknown, log: Logger, pastDeadline: boolean): Partial<grpc.ServiceError> {
   const appError = toAppError(error);
   if (appError.code === 'INTERNAL') log.error({ err: error }, 'gRPC handler failed');
   const metadata = new grpc.Metadata();
   metadata.set('io-error-code', appError.code);
   if (appError.field !== undefined) metadata.set('io-error-field', appError.field);
-  return { code: errorCatalogue[appError.code].grpc, details: appError.message, metadata };
+  return { code: grpcStatusOf(appError.code, pastDeadline), details: appError.message, metadata };
 }
 
 export function bindGrpcServer(server: grpc.Server, host: string, port: number): Promise<number> {

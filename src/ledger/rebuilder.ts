@@ -6,7 +6,9 @@
 // An operator's tool for a Redis that came back empty: run it after the service has started
 // again (which projects customers, devices and allowances anew) and before gateways return. It
 // refuses while events still wait in Redis to be journaled, since the journal would not yet hold
-// everything Redis did.
+// everything Redis did. It refuses while charging traffic flows, too: it overwrites balances
+// and voids holds, so under live traffic it would void holds gateways still use and lose the
+// changes made between reading the journal and writing Redis.
 import type { Cluster, Redis } from 'ioredis';
 import type pg from 'pg';
 import type { KeySpace } from '../balance/keys.js';
@@ -15,6 +17,12 @@ import { AppError } from '../errors.js';
 import { drainBacklog, forEachCustomerBatch } from './customer-batches.js';
 import type { Journal } from './journal.js';
 import type { LedgerWorker } from './ledger-worker.js';
+
+/**
+ * Charging counts as flowing while any partition wrote an event this recently, by Redis's own
+ * clock (stream ids carry it): longer than any gateway waits between the calls of a session.
+ */
+const QUIET_BEFORE_REBUILD_MS = 60_000;
 
 /** As state.lua keeps them: a month and two more, for late reports. */
 const TIER_COUNTER_TTL_SECONDS = 92 * 86400;
@@ -33,9 +41,12 @@ export class Rebuilder {
     private readonly journal: Journal,
     private readonly ledger: LedgerWorker,
     private readonly clock: Clock,
+    /** How long no partition may have changed a balance before a rebuild runs. */
+    private readonly quietMs = QUIET_BEFORE_REBUILD_MS,
   ) {}
 
   async rebuild(): Promise<RebuildReport> {
+    await this.refuseWhileCharging();
     await drainBacklog(this.ledger);
     const backlog = await this.ledger.backlog(this.clock.nowMs());
     if (backlog.events > 0) throw new AppError('CONFLICT', `${backlog.events} events still wait in Redis to be journaled; rebuild once they are`);
@@ -47,11 +58,48 @@ export class Rebuilder {
     return { customers: report.customers, voided_held_micros: report.voided.toString() };
   }
 
+  private async refuseWhileCharging(): Promise<void> {
+    const { openReservations, lastEventAgeMs } = await this.chargingTraffic();
+    if (openReservations > 0) {
+      throw new AppError('CHARGING_IN_PROGRESS', `charging traffic is flowing: ${openReservations} reservations are open; rebuild is for a Redis that lost its data, run it with the gateways stopped`);
+    }
+    if (lastEventAgeMs < this.quietMs) {
+      throw new AppError('CHARGING_IN_PROGRESS', `charging traffic is flowing: a balance changed ${lastEventAgeMs} ms ago; rebuild is for a Redis that lost its data, run it with the gateways stopped`);
+    }
+  }
+
+  /** Reservations open in every partition's expiry index, and the age of the newest event. */
+  private async chargingTraffic(): Promise<{ openReservations: number; lastEventAgeMs: number }> {
+    const [seconds, micros] = await this.redis.time();
+    const redisNowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    let openReservations = 0;
+    let lastEventMs = 0;
+    for (let partition = 0; partition < this.keys.partitionCount; partition++) {
+      openReservations += await this.redis.zcard(this.keys.expiryIndex(partition));
+      lastEventMs = Math.max(lastEventMs, await this.lastEventMs(partition));
+    }
+    return { openReservations, lastEventAgeMs: redisNowMs - lastEventMs };
+  }
+
+  /** When the partition last wrote an event (0: never): its stream's last id outlives trimming. */
+  private async lastEventMs(partition: number): Promise<number> {
+    const stream = this.keys.stream(partition);
+    if ((await this.redis.exists(stream)) === 0) return 0;
+    const info = (await this.redis.xinfo('STREAM', stream)) as unknown[];
+    const lastId = String(info[info.indexOf('last-generated-id') + 1]);
+    return Number(lastId.split('-')[0]);
+  }
+
   /** Returns the held money voided. */
   private async restore(customerIds: string[]): Promise<bigint> {
     const [balances, usage, buckets, tiers] = await Promise.all([
       this.journal.balances(customerIds), this.journal.allowanceUsage(customerIds), this.bucketsOf(customerIds), this.journal.tierUsage(customerIds),
     ]);
+    // The journal's holds go below zero only when it saw a release before its grant: events
+    // still arriving. Voiding that would journal a negative release; refuse before any write.
+    for (const [customerId, { heldMicros }] of balances) {
+      if (heldMicros < 0n) throw new AppError('CHARGING_IN_PROGRESS', `charging traffic is flowing: the journal holds ${heldMicros} micros for ${customerId}, events are still arriving`);
+    }
     let voided = 0n;
     for (const customerId of customerIds) {
       const { balanceMicros, heldMicros } = balances.get(customerId) ?? { balanceMicros: 0n, heldMicros: 0n };

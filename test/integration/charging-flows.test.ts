@@ -336,6 +336,30 @@ describe('connect fee and releases', () => {
   });
 });
 
+describe('a session that ended', () => {
+  const endings = [
+    ['a final commit', (session: string, device: string) => commit(session, device, 3, [[DATA, 500_000, 0]], true), '4.500000'],
+    ['a release of everything', (session: string, device: string) => service.grpc.ok('Release', { session_id: session, request_number: 3, device_id: device }), '5.000000'],
+  ] as const;
+
+  it.each(endings)('charges a late report that arrives after %s, and grants and holds nothing on it', async (_ending, end, balanceAfterEnd) => {
+    const customer = `ended-${++sessionCount}`;
+    const device = `${customer}-dev`;
+    await provisionFleet(service, { customerId: customer, devices: [device], balance: '5.00', tariff: { id: `${customer}-tariff`, rates: [DATA_PER_MB] } });
+    const session = nextSession();
+    await reserve(session, device, [[DATA, 1_000_000]]);
+    await end(session, device);
+    expect(await wallet(customer)).toMatchObject({ balance: balanceAfterEnd, held: '0.000000' });
+
+    const late = await commit(session, device, 2, [[DATA, 200_000, 5_000_000]]);
+    expect(late.items[0]).toMatchObject({ result: 'RESULT_CODE_SERVICE_DENIED', charged_units: '200000', charged_amount: '0.200000', granted_units: '0', reserved_amount: '0.000000' });
+    const reopen = await reserve(session, device, [[DATA, 1_000_000]], 4);
+    expect(reopen.items[0], 'a later request grants nothing either').toMatchObject({ result: 'RESULT_CODE_SERVICE_DENIED', granted_units: '0' });
+    expect(await wallet(customer)).toMatchObject({ held: '0.000000' });
+    await expectConserved(service, customer);
+  });
+});
+
 describe('pricing many items at once', () => {
   it('serves 12 rating groups that each need their own price, with no contention at all', async () => {
     const groups = Array.from({ length: 12 }, (_, index) => 101 + index);

@@ -45,6 +45,23 @@ describe('expiry of stale reservations', () => {
     expect(expiry[0]!.data).toMatchObject({ sid: 'stale', items: [{ rg: '1', ru: '3000000', rm: '2000000' }] });
   });
 
+  it('releases a hold of a session indexed before sessions were scoped by device', async () => {
+    await service.grpc.ok('Reserve', { session_id: 'old-layout', request_number: 1, device_id: 'exp-b', items: [{ rating_group: DATA, requested_units: '2000000' }] });
+    // As the layout before the upgrade wrote it: `s:<session>`, indexed as "<rating group>:<session>".
+    const { keys } = service.app;
+    const prefix = keys.customerPrefix('exp');
+    await service.redis.rename(keys.session('exp', 'exp-b', 'old-layout'), `${prefix}s:old-layout`);
+    const score = await service.redis.zscore(keys.expiryIndex(keys.partitionOf('exp')), `${DATA}:exp-b old-layout`);
+    await service.redis.zrem(keys.expiryIndex(keys.partitionOf('exp')), `${DATA}:exp-b old-layout`);
+    await service.redis.zadd(keys.expiryIndex(keys.partitionOf('exp')), score!, `${DATA}:old-layout`);
+    expect(BigInt(await service.redis.hget(keys.wallet('exp'), 'held') ?? '0')).toBeGreaterThan(0n);
+
+    service.clock.advance(VALIDITY_MS + GRACE_MS);
+    await service.app.sweeper.sweepOnce();
+    expect((await wallet()).wallet.held).toBe('0.000000');
+    await expectConserved(service, 'exp');
+  });
+
   it('still charges usage reported after the hold expired', async () => {
     await service.grpc.ok('Reserve', { session_id: 'late', request_number: 1, device_id: 'exp-a', items: [{ rating_group: DATA, requested_units: '2000000' }] });
     service.clock.advance(VALIDITY_MS + GRACE_MS);

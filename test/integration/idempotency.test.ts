@@ -75,7 +75,7 @@ describe('retries', () => {
   it('keeps the answers at least the configured time after the session ended', async () => {
     await service.grpc.ok('Reserve', { session_id: 'kept', request_number: 1, device_id: 'idem-a', items: [{ rating_group: SMS, requested_units: '10' }] });
     const end = await service.grpc.ok('Commit', { ...commitBody('kept', 2, 1, 0), final: true });
-    const answersKey = `${service.app.keys.customerPrefix('idem')}sa:kept`;
+    const answersKey = service.app.keys.sessionAnswers('idem', 'idem-a', 'kept');
     expect(await service.redis.ttl(answersKey)).toBeGreaterThanOrEqual(86_400 - 5);
     expect(await service.grpc.ok('Commit', { ...commitBody('kept', 2, 1, 0), final: true })).toEqual(end);
   });
@@ -93,6 +93,17 @@ describe('reordering', () => {
     await expectConserved(service, 'idem');
   });
 
+  it('charges a report reordered behind the final commit, and grants nothing on the ended session', async () => {
+    await service.grpc.ok('Reserve', { session_id: 'ended', request_number: 1, device_id: 'idem-a', items: [{ rating_group: SMS, requested_units: '20' }] });
+    await service.grpc.ok('Commit', { ...commitBody('ended', 3, 4, 0), final: true });
+    const before = await walletAndEvents();
+    const late = await service.grpc.ok('Commit', commitBody('ended', 2, 6, 5_000_000));
+    expect(late.items[0]).toMatchObject({ result: 'RESULT_CODE_SERVICE_DENIED', charged_units: '6', granted_units: '0' });
+    const after = await walletAndEvents();
+    expect({ charged: before.balance - after.balance, held: after.held - before.held }).toEqual({ charged: 60_000n, held: 0n });
+    await expectConserved(service, 'idem');
+  });
+
   it('refuses a request number older than the answers it keeps, rather than apply it twice', async () => {
     await service.grpc.ok('Reserve', { session_id: 'long', request_number: 1, device_id: 'idem-a', items: [{ rating_group: SMS, requested_units: '1' }] });
     for (let number = 2; number <= 12; number++) await service.grpc.ok('Commit', commitBody('long', number, 1, 1));
@@ -106,7 +117,7 @@ describe('reordering', () => {
     await service.grpc.ok('Reserve', { session_id: 'jump', request_number: 1, device_id: 'idem-a', items: [{ rating_group: SMS, requested_units: '1' }] });
     const numbers = [2, 3, 4, 5, 100, 101, 102, 103, 104, 105, 106, 107, 108];
     for (const number of numbers) await service.grpc.ok('Commit', commitBody('jump', number, 1, 1));
-    const answersKey = `${service.app.keys.customerPrefix('idem')}sa:jump`;
+    const answersKey = service.app.keys.sessionAnswers('idem', 'idem-a', 'jump');
     expect(await service.redis.hlen(answersKey)).toBe(8 + 1); // the newest 8 answers and the floor
     for (const number of [5, 100]) {
       const old = await service.grpc.call('Commit', commitBody('jump', number, 1, 1));
@@ -119,10 +130,9 @@ describe('reordering', () => {
 describe('conflicts', () => {
   it.each([
     ['a different used amount', commitBody('conflict', 2, 9)],
-    ['a different device', commitBody('conflict', 2, 4, 10, 'idem-b')],
     ['a final flag', { ...commitBody('conflict', 2, 4), final: true }],
   ])('refuses a replay with %s and changes nothing', async (_name, replay) => {
-    if (!(await service.redis.exists(`${service.app.keys.customerPrefix('idem')}sa:conflict`))) {
+    if (!(await service.redis.exists(service.app.keys.sessionAnswers('idem', 'idem-a', 'conflict')))) {
       await service.grpc.ok('Reserve', { session_id: 'conflict', request_number: 1, device_id: 'idem-a', items: [{ rating_group: SMS, requested_units: '10' }] });
       await service.grpc.ok('Commit', commitBody('conflict', 2, 4));
     }
@@ -146,11 +156,54 @@ describe('conflicts', () => {
     expect(await walletAndEvents()).toEqual(before);
   });
 
-  it('refuses a new request on a session that belongs to another device', async () => {
+});
+
+describe('the scope of idempotency keys', () => {
+  /** A customer whose keys share the partition (and so the hash tag) of `idem`. */
+  let twin: string;
+  const TWIN_CANDIDATES_MAX = 10_000;
+
+  beforeAll(async () => {
+    const partition = service.app.keys.partitionOf('idem');
+    for (let index = 0; index < TWIN_CANDIDATES_MAX && twin === undefined; index++) {
+      if (service.app.keys.partitionOf(`twin-${index}`) === partition) twin = `twin-${index}`;
+    }
+    await provisionFleet(service, { customerId: twin, devices: [`${twin}-a`], balance: '50.00', tariff: { id: 'cents', rates: [{ rating_group: SMS, price: '0.01', per_units: 1, increment_units: 1 }] } });
+  });
+
+  const twinCalls = [
+    ['a top-up id', 'TopUp', (customer: string, _device: string) => ({ top_up_id: 'shared-top-up', customer_id: customer, amount: customer === 'idem' ? '1.00' : '2.00', currency: 'EUR' })],
+    ['an event id', 'Charge', (_customer: string, device: string) => ({ event_id: 'shared-event', device_id: device, rating_group: SMS, units: device === 'idem-a' ? '1' : '2' })],
+    ['a session id', 'Reserve', (_customer: string, device: string) => ({ session_id: 'shared-session', request_number: 1, device_id: device, items: [{ rating_group: SMS, requested_units: device === 'idem-a' ? '10' : '20' }] })],
+  ] as const;
+
+  it.each(twinCalls)('takes %s another customer of the same partition used as a key of its own', async (_key, method, body) => {
+    const first = await service.grpc.ok(method, body('idem', 'idem-a'));
+    const before = await readLedger(service, twin);
+    const other = await service.grpc.call(method, body(twin, `${twin}-a`));
+    expect(other.ok ? 'accepted' : other.error, "the other customer's request").toBe('accepted');
+    const after = await readLedger(service, twin);
+    expect(after.events.length - before.events.length, 'applied to the other customer').toBe(1);
+    expect(await service.grpc.ok(method, body('idem', 'idem-a')), 'the first answer is kept').toEqual(first);
+    await expectConserved(service, twin);
+  });
+
+  it("treats a session id another device of the customer uses as that device's own, leaving the first untouched", async () => {
     await service.grpc.ok('Reserve', { session_id: 'owned', request_number: 1, device_id: 'idem-a', items: [{ rating_group: SMS, requested_units: '10' }] });
-    const before = await walletAndEvents();
-    const stolen = await service.grpc.call('Commit', commitBody('owned', 2, 5, 10, 'idem-b'));
-    expect(stolen.ok ? undefined : stolen.error).toMatchObject({ code: 9, errorCode: 'SESSION_DEVICE_MISMATCH', field: 'device_id' });
-    expect(await walletAndEvents()).toEqual(before);
+    const firstSession = await service.redis.hgetall(service.app.keys.session('idem', 'idem-a', 'owned'));
+    const other = await service.grpc.ok('Commit', commitBody('owned', 2, 5, 10, 'idem-b'));
+    expect(other.items[0]).toMatchObject({ charged_units: '5', granted_units: '10' });
+    expect(await service.redis.hgetall(service.app.keys.session('idem', 'idem-a', 'owned'))).toEqual(firstSession);
+    await expectConserved(service, 'idem');
+  });
+
+  it('journals what both customers did under the same keys', async () => {
+    expect(await service.http.ok('GET', '/v1/ledger/reconciliation')).toMatchObject({ differences: [] });
+    const { rows } = await service.context.pool.query<{ customer_id: string }>(
+      "SELECT customer_id FROM journal_events WHERE event_id = 'shared-top-up' ORDER BY customer_id");
+    expect(rows.map((row) => row.customer_id)).toEqual(['idem', twin].sort());
+    const { keys } = service.app;
+    const named = [keys.topUpAnswer(twin, 'shared-top-up'), keys.chargeAnswer(twin, 'shared-event'), keys.sessionAnswers(twin, `${twin}-a`, 'shared-session'), keys.session(twin, `${twin}-a`, 'shared-session')];
+    expect(await Promise.all(named.map((key) => service.redis.exists(key))), 'the scripts name the keys as KeySpace does').toEqual([1, 1, 1, 1]);
   });
 });

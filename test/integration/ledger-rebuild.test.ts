@@ -7,6 +7,8 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
 import { createPool } from '../../src/db/database.js';
+import { Journal } from '../../src/ledger/journal.js';
+import { Rebuilder } from '../../src/ledger/rebuilder.js';
 import { runLedgerCli } from '../../scripts/ledger.js';
 import { HttpClient, provisionFleet, ratingGroups, startTestService, type TestService } from '../support/service.js';
 
@@ -87,6 +89,43 @@ describe('rebuilding Redis from the journal', () => {
     } finally {
       await restarted.close();
       await pool.end();
+    }
+  });
+
+  const refusals = [
+    ['a gateway holds a reservation', async () => {
+      await service.grpc.ok('Reserve', { session_id: 'live-1', request_number: 1, device_id: 'lost-a', items: [{ rating_group: DATA, requested_units: '100000' }] });
+    }],
+    ['charging happened just now, with nothing held', async () => {
+      await service.grpc.ok('Release', { session_id: 'live-1', request_number: 2, device_id: 'lost-a' });
+      await service.grpc.ok('Charge', { event_id: 'live-sms', device_id: 'lost-b', rating_group: SMS, units: '1' });
+    }],
+  ] as const;
+
+  it.each(refusals)('then refuses while charging traffic flows (%s), says why, and changes nothing', async (_case, traffic) => {
+    await traffic();
+    const before = await wallet({ redis: service.redis, keys: service.app.keys });
+    const rebuildsBefore = (await service.context.pool.query(`SELECT 1 FROM journal_events WHERE type = 'rebuild'`)).rowCount;
+    const refused = await service.http.request('POST', '/v1/ledger/rebuild');
+    expect(refused.status, refused.text).toBe(409);
+    expect(refused.body.error).toMatchObject({ code: 'CHARGING_IN_PROGRESS' });
+    expect(refused.body.error.message).toMatch(/charging traffic/);
+    expect(await wallet({ redis: service.redis, keys: service.app.keys })).toEqual(before);
+    expect((await service.context.pool.query(`SELECT 1 FROM journal_events WHERE type = 'rebuild'`)).rowCount).toBe(rebuildsBefore);
+  });
+
+  it('refuses a journal whose holds went below zero, rather than report a negative void', async () => {
+    const journal = new Journal(service.context.pool, service.clock);
+    const quietRebuilder = new Rebuilder(service.context.pool, service.redis, service.app.keys, journal, service.app.ledger, service.clock, 0);
+    const atMs = service.clock.nowMs() + 1;
+    // A release the journal saw without its grant, as events still arriving would leave it.
+    await journal.writeRebuild('lost', 0n, 5n, atMs);
+    try {
+      const before = await wallet({ redis: service.redis, keys: service.app.keys });
+      await expect(quietRebuilder.rebuild()).rejects.toMatchObject({ code: 'CHARGING_IN_PROGRESS' });
+      expect(await wallet({ redis: service.redis, keys: service.app.keys })).toEqual(before);
+    } finally {
+      await service.context.pool.query(`DELETE FROM journal_events WHERE stream_id = $1`, [`rebuild:${atMs}`]);
     }
   });
 });

@@ -98,6 +98,31 @@ describe('a Redis outage', () => {
     expect((await service.grpc.ok('GetBalance', { customer_id: 'outage' })).wallet.held).toBe('0.200000');
   });
 
+  it('says a charge answered REDIS_UNAVAILABLE may still be applied, and its retry with the same key gets the applied answer', async () => {
+    const charge = { event_id: 'paused-charge', device_id: 'outage-warm', rating_group: SMS, units: '1' };
+    const balanceBefore = (await service.grpc.ok('GetBalance', { customer_id: 'outage' })).wallet.balance;
+    process.kill(redisServer.pid, 'SIGSTOP');
+    let refused: Awaited<ReturnType<typeof service.grpc.call>>;
+    try {
+      refused = await service.grpc.call('Charge', charge);
+    } finally {
+      process.kill(redisServer.pid, 'SIGCONT');
+    }
+    expect(refused).toMatchObject(unavailable);
+    expect(refused.ok ? undefined : refused.error.details).toMatch(/outcome unknown: retry with the same key/);
+    // Redis runs the call it had already been sent once it wakes: the charge took effect.
+    let balance = balanceBefore;
+    for (let tries = 0; tries < RECONNECT_TRIES_MAX && balance === balanceBefore; tries++) {
+      if (tries > 0) await sleep(RECONNECT_PAUSE_MS);
+      const answer = await service.grpc.call('GetBalance', { customer_id: 'outage' });
+      if (answer.ok) balance = answer.response.wallet.balance;
+    }
+    expect(balance, 'the refused charge was applied when Redis resumed').toBe('9.990000');
+    const retried = await service.grpc.ok('Charge', charge);
+    expect(retried).toMatchObject({ result: 'RESULT_CODE_SUCCESS', charged_amount: '0.010000', charged_units: '1' });
+    expect((await service.grpc.ok('GetBalance', { customer_id: 'outage' })).wallet.balance, 'the balance moved once').toBe('9.990000');
+  });
+
   it('fails fast over gRPC with UNAVAILABLE and REDIS_UNAVAILABLE, for a cached device and an uncached one', async () => {
     await redisServer.kill('SIGKILL');
 
@@ -146,9 +171,9 @@ describe('a Redis outage', () => {
     expect(answer?.ok, `not reconnected after ${tries} tries`).toBe(true);
     expect(answer).toMatchObject({ ok: true, response: { result: 'RESULT_CODE_SUCCESS', items: [{ granted_units: '10', reserved_amount: '0.100000' }] } });
 
-    // What Redis acknowledged before the kill is all there: the top-up and the first two holds.
+    // What Redis acknowledged before the kill is all there: the top-up, the charge and the first two holds.
     const wallet = (await service.grpc.ok('GetBalance', { customer_id: 'outage' })).wallet;
-    expect(wallet).toMatchObject({ balance: '10.000000', held: '0.300000' });
+    expect(wallet).toMatchObject({ balance: '9.990000', held: '0.300000' });
     // And so are its idempotency answers: a retry of a request answered before the kill gets the
     // same answer, and holds nothing more.
     const retried = await service.grpc.ok('Reserve', reserveBody('before', 'outage-warm'));

@@ -1,6 +1,7 @@
 import { ReplyError } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { toAppError } from '../../src/errors.js';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { errorCatalogue, grpcStatusOf, toAppError } from '../../src/errors.js';
 
 describe('toAppError', () => {
   it.each([
@@ -16,5 +17,22 @@ describe('toAppError', () => {
 
   it('keeps a script error internal: it is a bug, not an outage', () => {
     expect(toAppError(new ReplyError('ERR user_script:12: attempt to compare nil with number')).code).toBe('INTERNAL');
+  });
+});
+
+describe('an answer whose outcome is unknown', () => {
+  it('tells the gateway to retry with the same key, since Redis may still apply the call', () => {
+    expect(errorCatalogue.REDIS_UNAVAILABLE.summary).toMatch(/^Outcome unknown: retry with the same key/);
+  });
+
+  it.each([
+    ['the client still waits', false, GrpcStatus.UNAVAILABLE],
+    ["the client's deadline passed", true, GrpcStatus.DEADLINE_EXCEEDED],
+  ])('is a status gateways retry when %s', (_case, deadlinePassed, status) => {
+    expect(grpcStatusOf('REDIS_UNAVAILABLE', deadlinePassed)).toBe(status);
+  });
+
+  it('keeps every other code its catalogued status after a deadline', () => {
+    expect(grpcStatusOf('INVALID_ARGUMENT', true)).toBe(GrpcStatus.INVALID_ARGUMENT);
   });
 });
