@@ -14,6 +14,7 @@ import { BillingRun } from './billing/billing-run.js';
 import { CorrectionService } from './billing/corrections.js';
 import { InvoiceService } from './billing/invoices.js';
 import { PaymentService } from './billing/payments.js';
+import { PendingTopUpFinisher } from './billing/pending-top-ups.js';
 import { StatementService } from './billing/statements.js';
 import { AllowanceGranter } from './catalog/allowance-granter.js';
 import { CatalogService } from './catalog/catalog-service.js';
@@ -56,6 +57,10 @@ export interface App {
   granter: AllowanceGranter;
   ledger: LedgerWorker;
   billing: BillingRun;
+  payments: PaymentService;
+  corrections: CorrectionService;
+  /** Finishes payments and credit notes left pending between PostgreSQL and Redis. */
+  finisher: PendingTopUpFinisher;
   keys: KeySpace;
   grpcPort: number;
   httpPort: number;
@@ -101,6 +106,11 @@ export async function startApp(dependencies: AppDependencies): Promise<App> {
   const invoices = new InvoiceService(pool);
   const payments = new PaymentService(pool, charging, clock);
   const corrections = new CorrectionService(pool, charging, clock);
+  const finisher = new PendingTopUpFinisher(pool, clock, {
+    payment: (topUpId) => payments.settle(topUpId), 'credit-note': (topUpId) => corrections.settle(topUpId),
+  }, { batchMax: config.pendingTopUpBatchMax, answerTtlMs: config.idempotencyTtlSeconds * 1000 });
+  const finishing = new Periodic(() => finishPending(finisher, log), config.pendingTopUpIntervalMs,
+    (error) => log.warn({ err: error }, 'finishing pending payments failed; they stay pending and are finished on the next pass'));
   const billingSchedule = new Periodic(() => billing.run(), config.billingRunIntervalMs,
     (error) => log.warn({ err: error }, 'the billing run failed; it runs again'));
   if (dependencies.startBackgroundJobs ?? true) {
@@ -108,6 +118,7 @@ export async function startApp(dependencies: AppDependencies): Promise<App> {
     granter.start();
     if (config.ledgerEnabled) ledger.start();
     billingSchedule.start();
+    finishing.start();
   }
 
   const benchNoopEnabled = dependencies.benchNoopEnabled ?? false;
@@ -121,10 +132,16 @@ export async function startApp(dependencies: AppDependencies): Promise<App> {
 
   const close = async () => {
     await Promise.all([shutdownGrpc(grpcServer), closeHttp(http)]);
-    await Promise.all([sweeper.stop(), granter.stop(), ledger.stop(), billingSchedule.stop()]);
+    await Promise.all([sweeper.stop(), granter.stop(), ledger.stop(), billingSchedule.stop(), finishing.stop()]);
     subscriber.disconnect();
   };
-  return { charging, provisioning, catalog, catalogService, subscriptions, store, sweeper, granter, ledger, billing, keys, grpcPort, httpPort, close };
+  return { charging, provisioning, catalog, catalogService, subscriptions, store, sweeper, granter, ledger, billing, payments, corrections, finisher, keys, grpcPort, httpPort, close };
+}
+
+/** One pass of the finisher; a request pending past the idempotency TTL needs a person, so it is reported. */
+async function finishPending(finisher: PendingTopUpFinisher, log: Logger): Promise<void> {
+  const report = await finisher.finishDue();
+  if (report.stale > 0) log.error(report, 'payments or credit notes are pending longer than Redis keeps top-up answers: check each wallet against the journal before settling them by hand');
 }
 
 /** Cached copies are dropped on a message, and all of them when the subscription reconnects. */
