@@ -32,6 +32,7 @@ import { Journal } from './ledger/journal.js';
 import { LedgerWorker } from './ledger/ledger-worker.js';
 import { Rebuilder } from './ledger/rebuilder.js';
 import { Reconciler } from './ledger/reconciler.js';
+import { ProjectionRepair } from './provisioning/pending-projections.js';
 import { ProvisioningService } from './provisioning/provisioning-service.js';
 
 export interface AppDependencies {
@@ -61,6 +62,8 @@ export interface App {
   corrections: CorrectionService;
   /** Finishes payments and credit notes left pending between PostgreSQL and Redis. */
   finisher: PendingTopUpFinisher;
+  /** Projects provisioning rows whose projection into Redis did not finish. */
+  projectionRepair: ProjectionRepair;
   keys: KeySpace;
   grpcPort: number;
   httpPort: number;
@@ -84,6 +87,9 @@ export async function startApp(dependencies: AppDependencies): Promise<App> {
   const catalogService = new CatalogService(pool, projection, clock);
   const subscriptions = new SubscriptionService(pool, projection, clock);
   if (!(await projection.isProjected())) await projectEverything(provisioning, catalogService, subscriptions, log);
+  // Rows whose projection a crash or an outage interrupted are projected now, then every interval.
+  const projectionRepair = new ProjectionRepair(pool, (kind, row) => provisioning.projectRow(kind, row), config.twoStoreRepairBatchMax);
+  await projectionRepair.repairDue();
   await catalog.loadRatingGroups();
   const subscriber = await subscribeInvalidations(redis, keys, catalog, log);
   const store = new BalanceStore(redis, keys);
@@ -108,9 +114,11 @@ export async function startApp(dependencies: AppDependencies): Promise<App> {
   const corrections = new CorrectionService(pool, charging, clock);
   const finisher = new PendingTopUpFinisher(pool, clock, {
     payment: (topUpId) => payments.settle(topUpId), 'credit-note': (topUpId) => corrections.settle(topUpId),
-  }, { batchMax: config.pendingTopUpBatchMax, answerTtlMs: config.idempotencyTtlSeconds * 1000 });
-  const finishing = new Periodic(() => finishPending(finisher, log), config.pendingTopUpIntervalMs,
+  }, { batchMax: config.twoStoreRepairBatchMax, answerTtlMs: config.idempotencyTtlSeconds * 1000 });
+  const finishing = new Periodic(() => finishPending(finisher, log), config.twoStoreRepairIntervalMs,
     (error) => log.warn({ err: error }, 'finishing pending payments failed; they stay pending and are finished on the next pass'));
+  const repairing = new Periodic(() => projectionRepair.repairDue(), config.twoStoreRepairIntervalMs,
+    (error) => log.warn({ err: error }, 'projecting provisioning into Redis failed; the rows stay marked and are projected on the next pass'));
   const billingSchedule = new Periodic(() => billing.run(), config.billingRunIntervalMs,
     (error) => log.warn({ err: error }, 'the billing run failed; it runs again'));
   if (dependencies.startBackgroundJobs ?? true) {
@@ -119,6 +127,7 @@ export async function startApp(dependencies: AppDependencies): Promise<App> {
     if (config.ledgerEnabled) ledger.start();
     billingSchedule.start();
     finishing.start();
+    repairing.start();
   }
 
   const benchNoopEnabled = dependencies.benchNoopEnabled ?? false;
@@ -132,10 +141,10 @@ export async function startApp(dependencies: AppDependencies): Promise<App> {
 
   const close = async () => {
     await Promise.all([shutdownGrpc(grpcServer), closeHttp(http)]);
-    await Promise.all([sweeper.stop(), granter.stop(), ledger.stop(), billingSchedule.stop(), finishing.stop()]);
+    await Promise.all([sweeper.stop(), granter.stop(), ledger.stop(), billingSchedule.stop(), finishing.stop(), repairing.stop()]);
     subscriber.disconnect();
   };
-  return { charging, provisioning, catalog, catalogService, subscriptions, store, sweeper, granter, ledger, billing, payments, corrections, finisher, keys, grpcPort, httpPort, close };
+  return { charging, provisioning, catalog, catalogService, subscriptions, store, sweeper, granter, ledger, billing, payments, corrections, finisher, projectionRepair, keys, grpcPort, httpPort, close };
 }
 
 /** One pass of the finisher; a request pending past the idempotency TTL needs a person, so it is reported. */

@@ -1,11 +1,14 @@
 // Writes that touch both PostgreSQL and Redis are all or nothing: a payment or a credit note
 // whose wallet top-up Redis refuses leaves no row behind, and a failure injected between the two
 // stores (a crash after Redis applied the top-up, or Redis unreachable) is finished by the
-// finisher into both, the money entering the wallet exactly once.
+// finisher into both, the money entering the wallet exactly once. Provisioning committed to
+// PostgreSQL while Redis was down is projected by the repair.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CorrectionService } from '../../src/billing/corrections.js';
 import { PaymentService } from '../../src/billing/payments.js';
 import type { TopUps } from '../../src/billing/pending-top-ups.js';
+import { Projection } from '../../src/balance/projection.js';
+import { ProvisioningService } from '../../src/provisioning/provisioning-service.js';
 import { provisionFleet, ratingGroups, startTestService, type TestService } from '../support/service.js';
 
 let service: TestService;
@@ -155,5 +158,38 @@ describe('a credit note', () => {
     const retried = await service.http.ok('POST', `/v1/invoices/${invoiceId}/credit-notes`, note);
     expect(retried, 'the caller retrying gets the note the finisher issued').toMatchObject({ invoice_id: invoiceId, amount: '3.000000' });
     expect(await walletBalance(customer)).toBe('0.000000');
+  });
+});
+
+/** Redis down for every projection: PostgreSQL commits, Redis never hears of it. */
+class RedisDownProjection extends Projection {
+  override customer(): Promise<void> {
+    return Promise.reject(new Error('injected: Redis is unreachable'));
+  }
+
+  override device(): Promise<void> {
+    return Promise.reject(new Error('injected: Redis is unreachable'));
+  }
+}
+
+describe('provisioning committed to PostgreSQL while Redis is down', () => {
+  const marks = async () => Number((await service.context.pool.query<{ count: string }>('SELECT count(*) AS count FROM pending_projections')).rows[0]!.count);
+  const withRedisDown = () => new ProvisioningService(service.context.pool, new RedisDownProjection(service.redis, service.app.keys), { allowancesPerRatingGroupMax: 16 }, service.clock);
+
+  it('is projected by the repair: a new customer gets its wallet, a suspended device is suspended', async () => {
+    expect(await marks(), 'every projection so far finished').toBe(0);
+    await expect(withRedisDown().putCustomer('late-wallet', { name: 'late', currency: 'EUR', time_zone: 'UTC', credit_limit: '7.00' })).rejects.toThrow(/injected/);
+    await expect(withRedisDown().setDeviceStatus('crash-dev', 'suspended')).rejects.toThrow(/injected/);
+    expect((await service.http.ok('GET', '/v1/customers/late-wallet')).credit_limit, 'PostgreSQL has it').toBe('7.000000');
+    const missing = await service.grpc.call('GetBalance', { customer_id: 'late-wallet' });
+    expect(missing.ok ? 'found' : missing.error.errorCode, 'Redis does not').toBe('NOT_FOUND');
+    expect(await service.redis.hget(service.app.keys.device('crash', 'crash-dev'), 'status')).toBe('active');
+    expect(await marks()).toBe(2);
+
+    expect(await service.app.projectionRepair.repairDue()).toBe(2);
+    expect((await service.grpc.ok('GetBalance', { customer_id: 'late-wallet' })).wallet).toMatchObject({ balance: '0.000000', available: '7.000000' });
+    expect(await service.redis.hget(service.app.keys.device('crash', 'crash-dev'), 'status')).toBe('suspended');
+    expect(await marks()).toBe(0);
+    expect(await service.app.projectionRepair.repairDue(), 'nothing left to repair').toBe(0);
   });
 });
