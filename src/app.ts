@@ -32,8 +32,8 @@ import { Journal } from './ledger/journal.js';
 import { LedgerWorker } from './ledger/ledger-worker.js';
 import { Rebuilder } from './ledger/rebuilder.js';
 import { Reconciler } from './ledger/reconciler.js';
-import { ProjectionRepair } from './provisioning/pending-projections.js';
-import { ProvisioningService } from './provisioning/provisioning-service.js';
+import { ProjectionRepair, type Reprojector } from './provisioning/pending-projections.js';
+import { ProvisioningService, type ProvisionedKind } from './provisioning/provisioning-service.js';
 
 export interface AppDependencies {
   config: Config;
@@ -62,7 +62,7 @@ export interface App {
   corrections: CorrectionService;
   /** Finishes payments and credit notes left pending between PostgreSQL and Redis. */
   finisher: PendingTopUpFinisher;
-  /** Projects provisioning rows whose projection into Redis did not finish. */
+  /** Projects provisioning and catalog rows whose projection into Redis did not finish. */
   projectionRepair: ProjectionRepair;
   keys: KeySpace;
   grpcPort: number;
@@ -88,7 +88,13 @@ export async function startApp(dependencies: AppDependencies): Promise<App> {
   const subscriptions = new SubscriptionService(pool, projection, clock);
   if (!(await projection.isProjected())) await projectEverything(provisioning, catalogService, subscriptions, log);
   // Rows whose projection a crash or an outage interrupted are projected now, then every interval.
-  const projectionRepair = new ProjectionRepair(pool, (kind, row) => provisioning.projectRow(kind, row), config.twoStoreRepairBatchMax);
+  const provisioned = (kind: ProvisionedKind): Reprojector => (client, id) => provisioning.reproject(client, kind, id);
+  const projectionRepair = new ProjectionRepair(pool, {
+    'rating-group': provisioned('rating-group'), tariff: provisioned('tariff'), customer: provisioned('customer'),
+    device: provisioned('device'), allowance: provisioned('allowance'),
+    plan: (client, id) => catalogService.reprojectPlan(client, id),
+    subscriptions: (client, key) => subscriptions.reproject(client, key),
+  }, config.twoStoreRepairBatchMax);
   await projectionRepair.repairDue();
   await catalog.loadRatingGroups();
   const subscriber = await subscribeInvalidations(redis, keys, catalog, log);

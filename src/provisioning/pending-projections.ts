@@ -3,15 +3,17 @@
 // transaction; the projection runs after the commit and clears the mark; when it fails (Redis
 // down, a crash before it ran), the mark stays and the repair projects the row as PostgreSQL
 // holds it then, under the row's lock so a newer write cannot be overtaken by an older copy.
+// The catalog (plans, subscriptions, granted allowances) uses the same marks.
 import type pg from 'pg';
 import { inTransaction } from '../db/database.js';
 
-export type ProjectedKind = 'rating-group' | 'tariff' | 'customer' | 'device' | 'allowance';
+export type ProjectedKind = 'rating-group' | 'tariff' | 'customer' | 'device' | 'allowance' | 'plan' | 'subscriptions';
 
-/** The table each kind is read from; ids are every table's primary key. */
-const TABLE_OF: Record<ProjectedKind, string> = {
-  'rating-group': 'rating_groups', tariff: 'tariffs', customer: 'customers', device: 'devices', allowance: 'allowances',
-};
+/**
+ * Projects one marked row as PostgreSQL holds it now. It runs in the repair's transaction and
+ * first takes the lock the row's writers take, so a newer write waits for it and projects after.
+ */
+export type Reprojector = (client: pg.PoolClient, id: string) => Promise<void>;
 
 /** In the write's transaction: the row is to be projected. Returns the mark to clear. */
 export async function markForProjection(client: pg.PoolClient, kind: ProjectedKind, id: string | number): Promise<string> {
@@ -31,23 +33,19 @@ export async function projectMarked(pool: pg.Pool, kind: ProjectedKind, id: stri
 export class ProjectionRepair {
   constructor(
     private readonly pool: pg.Pool,
-    private readonly projectRow: (kind: ProjectedKind, row: unknown) => Promise<void>,
+    private readonly reprojectors: Record<ProjectedKind, Reprojector>,
     private readonly batchMax: number,
   ) {}
 
   async repairDue(): Promise<number> {
     const { rows } = await this.pool.query<{ kind: ProjectedKind; id: string; mark: string }>(
       'SELECT kind, id, mark FROM pending_projections ORDER BY mark LIMIT $1', [this.batchMax]);
-    for (const marked of rows) await this.repair(marked.kind, marked.id, marked.mark);
+    for (const marked of rows) {
+      await inTransaction(this.pool, async (client) => {
+        await this.reprojectors[marked.kind](client, marked.id);
+        await client.query('DELETE FROM pending_projections WHERE kind = $1 AND id = $2 AND mark = $3', [marked.kind, marked.id, marked.mark]);
+      });
+    }
     return rows.length;
-  }
-
-  private async repair(kind: ProjectedKind, id: string, mark: string): Promise<void> {
-    await inTransaction(this.pool, async (client) => {
-      const { rows } = await client.query(`SELECT * FROM ${TABLE_OF[kind]} WHERE id = $1 FOR UPDATE`, [id]);
-      // Provisioning never deletes these rows; a missing one has nothing left to project.
-      if (rows[0] !== undefined) await this.projectRow(kind, rows[0]);
-      await client.query('DELETE FROM pending_projections WHERE kind = $1 AND id = $2 AND mark = $3', [kind, id, mark]);
-    });
   }
 }

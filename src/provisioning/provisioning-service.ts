@@ -11,7 +11,7 @@ import { inTransaction, SqlState } from '../db/database.js';
 import { AppError, invalid } from '../errors.js';
 import { parseAmount } from '../money/amount.js';
 import type { TariffDefinition } from '../rating/tariff.js';
-import { markForProjection, projectMarked, type ProjectedKind } from './pending-projections.js';
+import { markForProjection, projectMarked } from './pending-projections.js';
 import * as schemas from './schemas.js';
 import * as views from './views.js';
 
@@ -20,6 +20,13 @@ export interface ProvisioningSettings {
 }
 
 const PROJECTION_BATCH = 1000;
+
+export type ProvisionedKind = 'rating-group' | 'tariff' | 'customer' | 'device' | 'allowance';
+
+/** The table each provisioned kind is read from; ids are every table's primary key. */
+const TABLE_OF: Record<ProvisionedKind, string> = {
+  'rating-group': 'rating_groups', tariff: 'tariffs', customer: 'customers', device: 'devices', allowance: 'allowances',
+};
 
 export class ProvisioningService {
   constructor(
@@ -228,8 +235,15 @@ export class ProvisioningService {
     return count;
   }
 
-  /** Writes one row, as PostgreSQL holds it, into Redis; the projection repair calls it for marked rows. */
-  async projectRow(kind: ProjectedKind, row: unknown): Promise<void> {
+  /** The projection repair's step for a provisioned row: locked as its writers lock it, then projected. */
+  async reproject(client: pg.PoolClient, kind: ProvisionedKind, id: string): Promise<void> {
+    const { rows } = await client.query(`SELECT * FROM ${TABLE_OF[kind]} WHERE id = $1 FOR UPDATE`, [id]);
+    // Provisioning never deletes these rows; a missing one has nothing left to project.
+    if (rows[0] !== undefined) await this.projectRow(kind, rows[0]);
+  }
+
+  /** Writes one row, as PostgreSQL holds it, into Redis. */
+  private async projectRow(kind: ProvisionedKind, row: unknown): Promise<void> {
     switch (kind) {
       case 'rating-group': {
         const group = row as views.RatingGroupRow;

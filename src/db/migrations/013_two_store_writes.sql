@@ -14,13 +14,15 @@ CREATE TABLE pending_top_ups (
 );
 CREATE INDEX pending_top_ups_by_age ON pending_top_ups (created_at);
 
--- Provisioning is written to PostgreSQL and projected into Redis. The change and a mark saying
+-- Provisioning and the catalog (customers, devices, tariffs, rating groups, allowances, plans,
+-- subscriptions) are written to PostgreSQL and projected into Redis. The change and a mark saying
 -- "project this row" commit together; the mark is cleared once Redis has the row, and a repair
 -- re-projects every mark left behind (Redis down, a crash), so both stores end up with the
 -- change. Projections are idempotent upserts, so projecting twice is harmless. `mark` orders the
 -- marks, so a projection clears only the mark it answered, never a newer one.
 CREATE TABLE pending_projections (
-  kind       text NOT NULL CHECK (kind IN ('rating-group', 'tariff', 'customer', 'device', 'allowance')),
+  kind       text NOT NULL CHECK (kind IN ('rating-group', 'tariff', 'customer', 'device', 'allowance', 'plan', 'subscriptions')),
+  -- The row's id; for subscriptions, the subscriber: `customer:<id>` or `device:<id>`.
   id         text NOT NULL,
   mark       bigserial NOT NULL,
   PRIMARY KEY (kind, id)
