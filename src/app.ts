@@ -95,7 +95,7 @@ export async function startApp(dependencies: AppDependencies): Promise<App> {
     plan: (client, id) => catalogService.reprojectPlan(client, id),
     subscriptions: (client, key) => subscriptions.reproject(client, key),
   }, config.twoStoreRepairBatchMax);
-  await projectionRepair.repairDue();
+  await projectionRepair.repairDue().catch((error: unknown) => log.warn({ err: error }, 'projecting marked rows at start failed; they stay marked and are projected on the next pass'));
   await catalog.loadRatingGroups();
   const subscriber = await subscribeInvalidations(redis, keys, catalog, log);
   const store = new BalanceStore(redis, keys);

@@ -37,15 +37,21 @@ export class ProjectionRepair {
     private readonly batchMax: number,
   ) {}
 
+  /** Returns how many rows it projected; throws after the pass when any could not be, which stay marked. */
   async repairDue(): Promise<number> {
     const { rows } = await this.pool.query<{ kind: ProjectedKind; id: string; mark: string }>(
       'SELECT kind, id, mark FROM pending_projections ORDER BY mark LIMIT $1', [this.batchMax]);
-    for (const marked of rows) {
-      await inTransaction(this.pool, async (client) => {
-        await this.reprojectors[marked.kind](client, marked.id);
-        await client.query('DELETE FROM pending_projections WHERE kind = $1 AND id = $2 AND mark = $3', [marked.kind, marked.id, marked.mark]);
-      });
-    }
+    const failures: unknown[] = [];
+    // One row that cannot be projected must not hold up the others behind it.
+    for (const marked of rows) await this.repair(marked.kind, marked.id, marked.mark).catch((error: unknown) => failures.push(error));
+    if (failures.length > 0) throw new Error(`${failures.length} of ${rows.length} marked rows could not be projected; they stay marked`, { cause: failures[0] });
     return rows.length;
+  }
+
+  private async repair(kind: ProjectedKind, id: string, mark: string): Promise<void> {
+    await inTransaction(this.pool, async (client) => {
+      await this.reprojectors[kind](client, id);
+      await client.query('DELETE FROM pending_projections WHERE kind = $1 AND id = $2 AND mark = $3', [kind, id, mark]);
+    });
   }
 }
