@@ -14,7 +14,7 @@ import { provisionFleet, ratingGroups, startTestService, type TestService } from
 let service: TestService;
 const SMS = 2;
 const TARIFF = { id: 'per-event', rates: [{ rating_group: SMS, price: '1.00' }] };
-const CUSTOMERS = ['refused', 'crash', 'outage', 'note-refused', 'note-crash', 'note-outage'] as const;
+const CUSTOMERS = ['refused', 'crash', 'outage', 'parallel', 'note-refused', 'note-crash', 'note-outage'] as const;
 type Customer = typeof CUSTOMERS[number];
 const invoiceOf = new Map<Customer, string>();
 
@@ -118,6 +118,17 @@ describe('a payment', () => {
     expect(await service.app.finisher.finishDue()).toEqual({ settled: 1, refused: 0, stale: 0 });
     expect(await billingState('outage')).toMatchObject({ payments: 1, allocations: 1, pending: 0, invoiceStatus: 'paid', receivables: { credit: '2.000000' } });
     expect(await walletBalance('outage')).toBe('2.000000');
+  });
+
+  it('sent many times at once, with the finisher running too, is recorded once and tops up the wallet once', async () => {
+    const payment = { payment_id: 'pay-parallel', customer_id: 'parallel', invoice_id: invoiceOf.get('parallel'), amount: '10.00', currency: 'EUR', method: 'card' };
+    const [answers] = await Promise.all([
+      Promise.all(Array.from({ length: 8 }, () => service.http.ok('POST', '/v1/payments', payment))),
+      service.app.finisher.finishDue(),
+    ]);
+    expect(answers.filter((answer: { recorded: boolean }) => answer.recorded)).toHaveLength(1);
+    expect(await billingState('parallel')).toMatchObject({ payments: 1, allocations: 1, pending: 0, invoiceStatus: 'paid', receivables: { credit: '7.000000' } });
+    expect(await walletBalance('parallel')).toBe('7.000000');
   });
 });
 
