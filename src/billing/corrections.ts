@@ -77,11 +77,15 @@ export class CorrectionService {
     const invoice = await lockedInvoice(client, invoiceId);
     const earlier = await client.query<{ id: string; invoice_id: string; amount_micros: string; reason: string }>(
       'SELECT id, invoice_id, amount_micros, reason FROM credit_notes WHERE request_id = $1', [input.request_id]);
-    if (earlier.rows[0] !== undefined) return sameRequest(earlier.rows[0], invoiceId, amountMicros, input.reason);
+    if (earlier.rows[0] !== undefined) {
+      requireSameRequest(earlier.rows[0], invoiceId, amountMicros, input.reason);
+      return earlier.rows[0].id;
+    }
     const topUpId = creditNoteTopUpId(input.request_id);
     const pending = await findPending<PendingCreditNote>(client, topUpId);
     if (pending !== undefined) {
-      sameRequest({ id: '', invoice_id: pending.invoice_id, amount_micros: (parseAmount(pending.amount) as { micros: bigint }).micros.toString(), reason: pending.reason }, invoiceId, amountMicros, input.reason);
+      const pendingMicros = (parseAmount(pending.amount) as { micros: bigint }).micros;
+      requireSameRequest({ invoice_id: pending.invoice_id, amount_micros: pendingMicros.toString(), reason: pending.reason }, invoiceId, amountMicros, input.reason);
       return undefined;
     }
     if (invoice.status === 'void' || invoice.status === 'draft') throw new AppError('CONFLICT', `invoice ${invoiceId} is ${invoice.status === 'void' ? 'void' : 'a draft, not issued yet'}`, 'id');
@@ -129,11 +133,11 @@ async function lockedInvoice(client: pg.PoolClient, invoiceId: string): Promise<
   return rows[0]!;
 }
 
-function sameRequest(earlier: { id: string; invoice_id: string; amount_micros: string; reason: string }, invoiceId: string, amountMicros: bigint, reason: string): string {
+/** A request id already issued or pending takes only the same payload again. */
+function requireSameRequest(earlier: { invoice_id: string; amount_micros: string; reason: string }, invoiceId: string, amountMicros: bigint, reason: string): void {
   if (earlier.invoice_id !== invoiceId || BigInt(earlier.amount_micros) !== amountMicros || earlier.reason !== reason) {
     throw new AppError('IDEMPOTENCY_CONFLICT', 'was already used with a different payload', 'request_id');
   }
-  return earlier.id;
 }
 
 async function refuseOverCredit(client: pg.PoolClient, invoiceId: string, invoice: InvoiceRow, amountMicros: bigint): Promise<void> {

@@ -65,7 +65,7 @@ export class PaymentService {
     });
   }
 
-  /** Validates the payment and commits it as pending; false when it was recorded before with the same payload. */
+  /** Validates the payment and commits it as pending (true), unless it is pending already (true) or was recorded before (false). */
   private async claim(client: pg.PoolClient, input: PaymentInput, amountMicros: bigint): Promise<boolean> {
     const customer = await client.query<{ currency: string }>('SELECT currency FROM customers WHERE id = $1 FOR UPDATE', [input.customer_id]);
     if (customer.rows[0] === undefined) throw new AppError('NOT_FOUND', `customer ${input.customer_id} does not exist`, 'customer_id');
