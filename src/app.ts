@@ -14,6 +14,7 @@ import { BillingRun } from './billing/billing-run.js';
 import { CorrectionService } from './billing/corrections.js';
 import { InvoiceService } from './billing/invoices.js';
 import { PaymentService } from './billing/payments.js';
+import { PendingTopUpFinisher } from './billing/pending-top-ups.js';
 import { StatementService } from './billing/statements.js';
 import { AllowanceGranter } from './catalog/allowance-granter.js';
 import { CatalogService } from './catalog/catalog-service.js';
@@ -31,7 +32,8 @@ import { Journal } from './ledger/journal.js';
 import { LedgerWorker } from './ledger/ledger-worker.js';
 import { Rebuilder } from './ledger/rebuilder.js';
 import { Reconciler } from './ledger/reconciler.js';
-import { ProvisioningService } from './provisioning/provisioning-service.js';
+import { ProjectionRepair, type Reprojector } from './provisioning/pending-projections.js';
+import { ProvisioningService, type ProvisionedKind } from './provisioning/provisioning-service.js';
 
 export interface AppDependencies {
   config: Config;
@@ -56,6 +58,12 @@ export interface App {
   granter: AllowanceGranter;
   ledger: LedgerWorker;
   billing: BillingRun;
+  payments: PaymentService;
+  corrections: CorrectionService;
+  /** Finishes payments and credit notes left pending between PostgreSQL and Redis. */
+  finisher: PendingTopUpFinisher;
+  /** Projects provisioning and catalog rows whose projection into Redis did not finish. */
+  projectionRepair: ProjectionRepair;
   keys: KeySpace;
   grpcPort: number;
   httpPort: number;
@@ -79,6 +87,15 @@ export async function startApp(dependencies: AppDependencies): Promise<App> {
   const catalogService = new CatalogService(pool, projection, clock);
   const subscriptions = new SubscriptionService(pool, projection, clock);
   if (!(await projection.isProjected())) await projectEverything(provisioning, catalogService, subscriptions, log);
+  // Rows whose projection a crash or an outage interrupted are projected now, then every interval.
+  const provisioned = (kind: ProvisionedKind): Reprojector => (client, id) => provisioning.reproject(client, kind, id);
+  const projectionRepair = new ProjectionRepair(pool, {
+    'rating-group': provisioned('rating-group'), tariff: provisioned('tariff'), customer: provisioned('customer'),
+    device: provisioned('device'), allowance: provisioned('allowance'),
+    plan: (client, id) => catalogService.reprojectPlan(client, id),
+    subscriptions: (client, key) => subscriptions.reproject(client, key),
+  }, config.twoStoreRepairBatchMax);
+  await projectionRepair.repairDue().catch((error: unknown) => log.warn({ err: error }, 'projecting marked rows at start failed; they stay marked and are projected on the next pass'));
   await catalog.loadRatingGroups();
   const subscriber = await subscribeInvalidations(redis, keys, catalog, log);
   const store = new BalanceStore(redis, keys);
@@ -101,6 +118,13 @@ export async function startApp(dependencies: AppDependencies): Promise<App> {
   const invoices = new InvoiceService(pool);
   const payments = new PaymentService(pool, charging, clock);
   const corrections = new CorrectionService(pool, charging, clock);
+  const finisher = new PendingTopUpFinisher(pool, clock, {
+    payment: (topUpId) => payments.settle(topUpId), 'credit-note': (topUpId) => corrections.settle(topUpId),
+  }, { batchMax: config.twoStoreRepairBatchMax, answerTtlMs: config.idempotencyTtlSeconds * 1000 });
+  const finishing = new Periodic(() => finishPending(finisher, log), config.twoStoreRepairIntervalMs,
+    (error) => log.warn({ err: error }, 'finishing pending payments failed; they stay pending and are finished on the next pass'));
+  const repairing = new Periodic(() => projectionRepair.repairDue(), config.twoStoreRepairIntervalMs,
+    (error) => log.warn({ err: error }, 'projecting provisioning into Redis failed; the rows stay marked and are projected on the next pass'));
   const billingSchedule = new Periodic(() => billing.run(), config.billingRunIntervalMs,
     (error) => log.warn({ err: error }, 'the billing run failed; it runs again'));
   if (dependencies.startBackgroundJobs ?? true) {
@@ -108,6 +132,8 @@ export async function startApp(dependencies: AppDependencies): Promise<App> {
     granter.start();
     if (config.ledgerEnabled) ledger.start();
     billingSchedule.start();
+    finishing.start();
+    repairing.start();
   }
 
   const benchNoopEnabled = dependencies.benchNoopEnabled ?? false;
@@ -121,10 +147,16 @@ export async function startApp(dependencies: AppDependencies): Promise<App> {
 
   const close = async () => {
     await Promise.all([shutdownGrpc(grpcServer), closeHttp(http)]);
-    await Promise.all([sweeper.stop(), granter.stop(), ledger.stop(), billingSchedule.stop()]);
+    await Promise.all([sweeper.stop(), granter.stop(), ledger.stop(), billingSchedule.stop(), finishing.stop(), repairing.stop()]);
     subscriber.disconnect();
   };
-  return { charging, provisioning, catalog, catalogService, subscriptions, store, sweeper, granter, ledger, billing, keys, grpcPort, httpPort, close };
+  return { charging, provisioning, catalog, catalogService, subscriptions, store, sweeper, granter, ledger, billing, payments, corrections, finisher, projectionRepair, keys, grpcPort, httpPort, close };
+}
+
+/** One pass of the finisher; a request pending past the idempotency TTL needs a person, so it is reported. */
+async function finishPending(finisher: PendingTopUpFinisher, log: Logger): Promise<void> {
+  const report = await finisher.finishDue();
+  if (report.stale > 0) log.error(report, 'payments or credit notes are pending longer than Redis keeps top-up answers: check each wallet against the journal before settling them by hand');
 }
 
 /** Cached copies are dropped on a message, and all of them when the subscription reconnects. */

@@ -41,6 +41,8 @@ export interface Config {
   readonly billingRunIntervalMs: number;
   /** How long after its period closes an invoice stays a draft that runs refresh; 0 issues at once. */
   readonly invoiceGraceHours: number;
+  readonly twoStoreRepairIntervalMs: number;
+  readonly twoStoreRepairBatchMax: number;
   readonly ledgerIntervalMs: number;
   readonly ledgerBatchMax: number;
   readonly ledgerClaimIdleMs: number;
@@ -87,6 +89,8 @@ export function loadConfig(environment: Environment = process.env): Config {
     billingRunIntervalMs: read.integer('BILLING_RUN_INTERVAL_MS', 3_600_000, 1000, 86_400_000),
     // At most 27 days: a period's draft must be issued before the next period closes.
     invoiceGraceHours: read.integer('INVOICE_GRACE_HOURS', 0, 0, 27 * 24),
+    twoStoreRepairIntervalMs: read.integer('TWO_STORE_REPAIR_INTERVAL_MS', 5000, 10, 3_600_000),
+    twoStoreRepairBatchMax: read.integer('TWO_STORE_REPAIR_BATCH_MAX', 100, 1, 10_000),
     ledgerIntervalMs: read.integer('LEDGER_INTERVAL_MS', 200, 10, 60_000),
     ledgerBatchMax: read.integer('LEDGER_BATCH_MAX', 1000, 1, 10_000),
     ledgerClaimIdleMs: read.integer('LEDGER_CLAIM_IDLE_MS', 30_000, 1000, 3_600_000),

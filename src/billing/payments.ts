@@ -3,16 +3,17 @@
 // its invoice up to what that invoice still owes, and leaves the rest as the customer's credit,
 // which the next invoices take as they are issued. The money also goes into the customer's
 // wallet as a top-up (id `payment:<id>`), so a postpaid wallet regains the credit it had used and
-// the journal records it like any top-up.
+// the journal records it like any top-up. The row and the top-up are both or neither (see
+// pending-top-ups.ts): a payment Redis refuses leaves no row, no allocation and no credit.
 import type pg from 'pg';
 import { z } from 'zod';
-import type { ChargingService } from '../charging/charging-service.js';
 import type { Clock } from '../clock.js';
 import { inTransaction } from '../db/database.js';
 import { AppError } from '../errors.js';
 import { ID_RULE, isId } from '../formats.js';
 import { formatMicros, parseAmount } from '../money/amount.js';
 import { parseWith, positiveAmountText } from '../validation.js';
+import { addPending, findPending, settlePending, type TopUps } from './pending-top-ups.js';
 
 const id = z.string().refine(isId, ID_RULE);
 const paymentBody = z.strictObject({
@@ -40,25 +41,45 @@ interface OpenInvoice {
 export class PaymentService {
   constructor(
     private readonly pool: pg.Pool,
-    private readonly charging: ChargingService,
+    private readonly topUps: TopUps,
     private readonly clock: Clock,
   ) {}
 
   async record(body: unknown) {
     const input = parseWith(paymentBody, body);
     const amountMicros = (parseAmount(input.amount) as { micros: bigint }).micros;
-    const fresh = await inTransaction(this.pool, async (client) => {
-      const customer = await client.query<{ currency: string }>('SELECT currency FROM customers WHERE id = $1 FOR UPDATE', [input.customer_id]);
-      if (customer.rows[0] === undefined) throw new AppError('NOT_FOUND', `customer ${input.customer_id} does not exist`, 'customer_id');
-      if (customer.rows[0].currency !== input.currency) throw new AppError('CURRENCY_MISMATCH', `the customer is billed in ${customer.rows[0].currency}`, 'currency');
-      if (await this.samePaymentAgain(client, input, amountMicros)) return false;
-      await this.insertPayment(client, input, amountMicros);
-      await allocateCredit(client, input.customer_id, input.invoice_id);
-      return true;
-    });
-    // After the commit, as a top-up with an id of its own: a retry of the payment repeats it safely.
-    await this.charging.topUp({ top_up_id: `payment:${input.payment_id}`, customer_id: input.customer_id, amount: input.amount, currency: input.currency });
+    const pending = await inTransaction(this.pool, (client) => this.claim(client, input, amountMicros));
+    const fresh = pending && (await this.settle(paymentTopUpId(input.payment_id))) === true;
     return { payment_id: input.payment_id, recorded: fresh, receivables: await this.receivables(input.customer_id) };
+  }
+
+  /** Writes the payment and tops up the wallet, both or neither; undefined when nothing is pending under this id. */
+  async settle(topUpId: string): Promise<true | undefined> {
+    return settlePending<PaymentInput, true>(this.pool, topUpId, {
+      writeRows: async (client, input, receivedAt) => {
+        await insertPayment(client, input, (parseAmount(input.amount) as { micros: bigint }).micros, receivedAt);
+        await allocateCredit(client, input.customer_id, input.invoice_id);
+        return true;
+      },
+      topUp: (input) => this.topUps.topUp({ top_up_id: topUpId, customer_id: input.customer_id, amount: input.amount, currency: input.currency }),
+    });
+  }
+
+  /** Validates the payment and commits it as pending (true), unless it is pending already (true) or was recorded before (false). */
+  private async claim(client: pg.PoolClient, input: PaymentInput, amountMicros: bigint): Promise<boolean> {
+    const customer = await client.query<{ currency: string }>('SELECT currency FROM customers WHERE id = $1 FOR UPDATE', [input.customer_id]);
+    if (customer.rows[0] === undefined) throw new AppError('NOT_FOUND', `customer ${input.customer_id} does not exist`, 'customer_id');
+    if (customer.rows[0].currency !== input.currency) throw new AppError('CURRENCY_MISMATCH', `the customer is billed in ${customer.rows[0].currency}`, 'currency');
+    if (await this.samePaymentAgain(client, input, amountMicros)) return false;
+    const topUpId = paymentTopUpId(input.payment_id);
+    const pending = await findPending<PaymentInput>(client, topUpId);
+    if (pending !== undefined) {
+      if (!samePayment(pending, input, amountMicros)) throw new AppError('IDEMPOTENCY_CONFLICT', 'was already used with a different payload', 'payment_id');
+      return true;
+    }
+    await requirePayableInvoice(client, input);
+    await addPending(client, { topUpId, kind: 'payment', customerId: input.customer_id, request: input }, this.clock);
+    return true;
   }
 
   /** What the customer owes: open invoices, their aging by days past due, and its unallocated credit. */
@@ -92,17 +113,30 @@ export class PaymentService {
     if (!same) throw new AppError('IDEMPOTENCY_CONFLICT', 'was already used with a different payload', 'payment_id');
     return true;
   }
+}
 
-  private async insertPayment(client: pg.PoolClient, input: PaymentInput, amountMicros: bigint): Promise<void> {
-    if (input.invoice_id !== undefined) {
-      const invoice = await client.query<{ status: string }>('SELECT status FROM invoices WHERE id = $1 AND customer_id = $2', [input.invoice_id, input.customer_id]);
-      if (!invoice.rowCount) throw new AppError('NOT_FOUND', `invoice ${input.invoice_id} is not one of ${input.customer_id}'s`, 'invoice_id');
-      if (invoice.rows[0]!.status === 'draft') throw new AppError('CONFLICT', `invoice ${input.invoice_id} is a draft: pay it once it is issued`, 'invoice_id');
-    }
-    await client.query(
-      'INSERT INTO payments (id, customer_id, invoice_id, amount_micros, currency, method, reference, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-      [input.payment_id, input.customer_id, input.invoice_id ?? null, amountMicros.toString(), input.currency, input.method, input.reference ?? null, new Date(this.clock.nowMs())]);
-  }
+/** The wallet top-up of a payment: one id per payment, so every repeat of it is the same top-up. */
+function paymentTopUpId(paymentId: string): string {
+  return `payment:${paymentId}`;
+}
+
+function samePayment(pending: PaymentInput, input: PaymentInput, amountMicros: bigint): boolean {
+  return pending.customer_id === input.customer_id && (pending.invoice_id ?? null) === (input.invoice_id ?? null)
+    && (parseAmount(pending.amount) as { micros: bigint }).micros === amountMicros && pending.currency === input.currency
+    && pending.method === input.method && (pending.reference ?? null) === (input.reference ?? null);
+}
+
+async function requirePayableInvoice(client: pg.PoolClient, input: PaymentInput): Promise<void> {
+  if (input.invoice_id === undefined) return;
+  const invoice = await client.query<{ status: string }>('SELECT status FROM invoices WHERE id = $1 AND customer_id = $2', [input.invoice_id, input.customer_id]);
+  if (!invoice.rowCount) throw new AppError('NOT_FOUND', `invoice ${input.invoice_id} is not one of ${input.customer_id}'s`, 'invoice_id');
+  if (invoice.rows[0]!.status === 'draft') throw new AppError('CONFLICT', `invoice ${input.invoice_id} is a draft: pay it once it is issued`, 'invoice_id');
+}
+
+async function insertPayment(client: pg.PoolClient, input: PaymentInput, amountMicros: bigint, receivedAt: Date): Promise<void> {
+  await client.query(
+    'INSERT INTO payments (id, customer_id, invoice_id, amount_micros, currency, method, reference, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+    [input.payment_id, input.customer_id, input.invoice_id ?? null, amountMicros.toString(), input.currency, input.method, input.reference ?? null, receivedAt]);
 }
 
 /**

@@ -10,6 +10,7 @@ import type { Directory } from '../balance/directory.js';
 import type { AllowanceProjection, Projection } from '../balance/projection.js';
 import type { Clock } from '../clock.js';
 import { inTransaction } from '../db/database.js';
+import { markForProjection, projectMarked } from '../provisioning/pending-projections.js';
 import { Periodic } from '../infra/periodic.js';
 import { allowanceGrantsAt, rolloverSourceIds, type AllowanceGrant } from './allowance-grants.js';
 import type { AllowanceDocument } from './catalog-document.js';
@@ -116,10 +117,14 @@ export class AllowanceGranter {
     return allowanceGrantsAt({ ...request, unusedUnitsByGrantId });
   }
 
-  /** Writes the grants no allowance has the id of yet; returns how many. */
+  /**
+   * Writes the grants no allowance has the id of yet, each marked for projection in the same
+   * transaction, then projects them; one left marked (Redis down) is projected by the repair.
+   * Returns how many were written.
+   */
   private async writeGrants(grants: AllowanceGrant[]): Promise<number> {
     if (grants.length === 0) return 0;
-    return inTransaction(this.pool, async (client) => {
+    const marked = await inTransaction(this.pool, async (client) => {
       const { rows } = await client.query<{ id: string }>(
         `INSERT INTO allowances (id, customer_id, device_id, rating_group, units_total, priority, valid_from, valid_until)
          SELECT g.id, g.customer_id, g.device_id, g.rating_group, g.units_total, g.priority, g.valid_from, g.valid_until
@@ -128,9 +133,12 @@ export class AllowanceGranter {
          ON CONFLICT (id) DO NOTHING RETURNING id`,
         [JSON.stringify(grants.map(grantRow))]);
       const written = new Set(rows.map((row) => row.id));
-      for (const grant of grants) if (written.has(grant.id)) await this.projection.allowance(projectionOf(grant));
-      return written.size;
+      const marks: { grant: AllowanceGrant; mark: string }[] = [];
+      for (const grant of grants) if (written.has(grant.id)) marks.push({ grant, mark: await markForProjection(client, 'allowance', grant.id) });
+      return marks;
     });
+    for (const { grant, mark } of marked) await projectMarked(this.pool, 'allowance', grant.id, mark, () => this.projection.allowance(projectionOf(grant)));
+    return marked.length;
   }
 }
 

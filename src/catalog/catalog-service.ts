@@ -11,6 +11,7 @@ import { checkCatalogText, checkCatalogValue, toProblems, type CatalogCheck } fr
 import type { CatalogDocument } from './catalog-document.js';
 import { diffCatalog, type CatalogDiff, type Change } from './catalog-diff.js';
 import { loadCatalogExport, loadPlanProjections, loadStoredCatalog, writeCatalogDiff, type ExportedCatalog } from './catalog-store.js';
+import { markForProjection, projectMarked } from '../provisioning/pending-projections.js';
 
 /** Applies wait for each other, so two of them never compare against the same stored state. */
 const CATALOG_LOCK_ID = 7_433_002;
@@ -37,20 +38,30 @@ export class CatalogService {
     const checked: CatalogCheck = 'text' in input ? checkCatalogText(input.text) : checkCatalogValue(input.value);
     if (!checked.ok) throw refused('INVALID_ARGUMENT', checked.problems);
     const nowMs = this.clock.nowMs();
-    const diff = await inTransaction(this.pool, async (client) => {
+    const { diff, marks } = await inTransaction(this.pool, async (client) => {
       await client.query('SELECT pg_advisory_xact_lock($1)', [CATALOG_LOCK_ID]);
       const found = diffCatalog(await loadStoredCatalog(client, checked.catalog), checked.catalog, nowMs);
       if (found.conflicts.length > 0) throw refused('CONFLICT', toProblems(found.conflicts, checked.locate));
-      if (!options.dryRun) await writeCatalogDiff(client, found);
-      return found;
+      if (options.dryRun) return { diff: found, marks: [] };
+      await writeCatalogDiff(client, found);
+      return { diff: found, marks: await markCatalog(client, found) };
     }, { readOnly: options.dryRun });
-    // Rating groups are also what the online path reads from Redis. Projecting every one of the
-    // catalog's, changed or not, lets a repeated apply mend a projection that failed.
-    if (!options.dryRun) {
-      for (const { ratingGroup } of diff.ratingGroups) await this.projection.ratingGroup(ratingGroup);
-      await this.projectPlans(diff.plans.map(({ plan }) => plan.id));
+    // Rating groups and plans are also what the online path reads from Redis. Every one of the
+    // catalog's is projected, changed or not; one left marked is projected by the repair.
+    const markOf = new Map(marks.map(({ kind, id, mark }) => [`${kind}:${id}`, mark]));
+    for (const { ratingGroup } of options.dryRun ? [] : diff.ratingGroups) {
+      await projectMarked(this.pool, 'rating-group', ratingGroup.id, markOf.get(`rating-group:${ratingGroup.id}`)!, () => this.projection.ratingGroup(ratingGroup));
+    }
+    for (const { plan } of options.dryRun ? [] : diff.plans) {
+      await projectMarked(this.pool, 'plan', plan.id, markOf.get(`plan:${plan.id}`)!, async () => void await this.projectPlans([plan.id]));
     }
     return report(diff, options.dryRun);
+  }
+
+  /** The projection repair's step for a plan: taken under the catalog's lock, so no apply overtakes it. */
+  async reprojectPlan(client: pg.PoolClient, planId: string): Promise<void> {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [CATALOG_LOCK_ID]);
+    await this.projectPlans([planId]);
   }
 
   /**
@@ -103,4 +114,12 @@ function report(diff: CatalogDiff, dryRun: boolean): ApplyReport {
     })),
     counts,
   };
+}
+
+/** Marks, in the apply's transaction, every rating group and plan of the catalog for projection. */
+async function markCatalog(client: pg.PoolClient, diff: CatalogDiff) {
+  const marks: { kind: 'rating-group' | 'plan'; id: string; mark: string }[] = [];
+  for (const { ratingGroup } of diff.ratingGroups) marks.push({ kind: 'rating-group', id: String(ratingGroup.id), mark: await markForProjection(client, 'rating-group', ratingGroup.id) });
+  for (const { plan } of diff.plans) marks.push({ kind: 'plan', id: plan.id, mark: await markForProjection(client, 'plan', plan.id) });
+  return marks;
 }

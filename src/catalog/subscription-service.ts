@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { Projection } from '../balance/projection.js';
 import type { Clock } from '../clock.js';
 import { inTransaction } from '../db/database.js';
+import { markForProjection, projectMarked } from '../provisioning/pending-projections.js';
 import { AppError, invalid } from '../errors.js';
 import { ID_RULE, isId } from '../formats.js';
 import { parseWith } from '../validation.js';
@@ -65,15 +66,22 @@ export class SubscriptionService {
     const nowMs = this.clock.nowMs();
     const fromMs = input.from === undefined ? nowMs : instantMs(input.from);
     if (fromMs < nowMs) throw invalid('from', `must not be before now (${formatInstant(nowMs)}): usage already charged cannot be repriced`);
-    const { owner, rows } = await inTransaction(this.pool, async (client) => {
+    const { owner, rows, mark } = await inTransaction(this.pool, async (client) => {
       const locked = await lockSubscriber(client, subscriber);
       await requirePlan(client, input.plan_id, locked.currency);
       await subscribe(client, locked, input.plan_id, new Date(fromMs));
-      return { owner: locked, rows: await listRows(client, locked) };
+      return { owner: locked, rows: await listRows(client, locked), mark: await markForProjection(client, 'subscriptions', subscriberKey(subscriber)) };
     });
-    // After the commit, as provisioning does: a failed projection is mended by repeating the PUT.
-    await this.projectRows(owner, rows);
+    // After the commit, as provisioning does: a failed projection stays marked for the repair.
+    await projectMarked(this.pool, 'subscriptions', subscriberKey(subscriber), mark, () => this.projectRows(owner, rows));
     return view(owner, rows, nowMs);
+  }
+
+  /** The projection repair's step for a subscriber (`customer:<id>` or `device:<id>`), under its writers' lock. */
+  async reproject(client: pg.PoolClient, key: string): Promise<void> {
+    const separator = key.indexOf(':');
+    const owner = await lockSubscriber(client, { kind: key.slice(0, separator) as Subscriber['kind'], id: key.slice(separator + 1) });
+    await this.projectRows(owner, await listRows(client, owner));
   }
 
   /** Writes every subscriber's spans where the online path reads them, in batches, at a first start. */
@@ -106,6 +114,10 @@ export class SubscriptionService {
       return view(owner, await listRows(client, owner), this.clock.nowMs());
     }, { readOnly: true });
   }
+}
+
+function subscriberKey(subscriber: Subscriber): string {
+  return `${subscriber.kind}:${subscriber.id}`;
 }
 
 function findSubscriber(client: pg.PoolClient, subscriber: Subscriber, lock: '' | 'FOR UPDATE'): Promise<SubscriberRow> {

@@ -1,6 +1,8 @@
 // The operator's side of the catalog: rating groups, tariffs, customers, devices and
 // allowances. PostgreSQL is the system of record; each change is written there first and then
-// projected into Redis, so a failed projection is mended by repeating the same request.
+// projected into Redis. A mark committed with the change names what is still to be projected,
+// so a failed projection is mended by the projection repair (pending-projections.ts), or by
+// repeating the same request.
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { Projection } from '../balance/projection.js';
@@ -9,6 +11,7 @@ import { inTransaction, SqlState } from '../db/database.js';
 import { AppError, invalid } from '../errors.js';
 import { parseAmount } from '../money/amount.js';
 import type { TariffDefinition } from '../rating/tariff.js';
+import { markForProjection, projectMarked } from './pending-projections.js';
 import * as schemas from './schemas.js';
 import * as views from './views.js';
 
@@ -17,6 +20,13 @@ export interface ProvisioningSettings {
 }
 
 const PROJECTION_BATCH = 1000;
+
+export type ProvisionedKind = 'rating-group' | 'tariff' | 'customer' | 'device' | 'allowance';
+
+/** The table each provisioned kind is read from; ids are every table's primary key. */
+const TABLE_OF: Record<ProvisionedKind, string> = {
+  'rating-group': 'rating_groups', tariff: 'tariffs', customer: 'customers', device: 'devices', allowance: 'allowances',
+};
 
 export class ProvisioningService {
   constructor(
@@ -29,12 +39,15 @@ export class ProvisioningService {
   async putRatingGroup(idText: string, body: unknown): Promise<views.RatingGroupView> {
     const id = schemas.parseWith(schemas.ratingGroupPathId, idText, 'id');
     const input = schemas.parseWith(schemas.ratingGroupBody, body);
-    const { rows } = await this.pool.query<views.RatingGroupRow>(
-      `INSERT INTO rating_groups (id, name, unit) VALUES ($1, $2, $3)
-       ON CONFLICT (id) DO UPDATE SET name = excluded.name, unit = excluded.unit, updated_at = now()
-       RETURNING *`, [id, input.name, input.unit]);
-    await this.projection.ratingGroup({ id, name: input.name, unit: input.unit });
-    return views.ratingGroup(rows[0]!);
+    const { row, mark } = await this.transaction(async (client) => {
+      const { rows } = await client.query<views.RatingGroupRow>(
+        `INSERT INTO rating_groups (id, name, unit) VALUES ($1, $2, $3)
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, unit = excluded.unit, updated_at = now()
+         RETURNING *`, [id, input.name, input.unit]);
+      return { row: rows[0]!, mark: await markForProjection(client, 'rating-group', id) };
+    });
+    await projectMarked(this.pool, 'rating-group', id, mark, () => this.projectRow('rating-group', row));
+    return views.ratingGroup(row);
   }
 
   async listRatingGroups(): Promise<views.RatingGroupView[]> {
@@ -59,7 +72,7 @@ export class ProvisioningService {
     };
     // The definition holds every setting, so only a change of it is a new version: repeating a
     // PUT, which is how a failed projection is mended, leaves the version as it was.
-    const row = await this.transaction(async (client) => {
+    const { row, mark } = await this.transaction(async (client) => {
       const inUse = await client.query('SELECT 1 FROM customers WHERE tariff_id = $1 AND currency <> $2 LIMIT 1', [id, input.currency]);
       if (inUse.rowCount) throw new AppError('CONFLICT', 'customers in another currency use this tariff', 'currency');
       const { rows } = await client.query<views.TariffRow>(
@@ -67,9 +80,9 @@ export class ProvisioningService {
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, currency = excluded.currency, definition = excluded.definition,
            version = tariffs.version + (tariffs.definition IS DISTINCT FROM excluded.definition)::int, updated_at = now()
          RETURNING *`, [id, input.name, input.currency, JSON.stringify(definition)]);
-      return rows[0]!;
+      return { row: rows[0]!, mark: await markForProjection(client, 'tariff', id) };
     });
-    await this.projection.tariff(definition);
+    await projectMarked(this.pool, 'tariff', id, mark, () => this.projection.tariff(definition));
     return views.tariff(row);
   }
 
@@ -88,7 +101,7 @@ export class ProvisioningService {
     const id = schemas.parseWith(schemas.pathId, idText, 'id');
     const input = schemas.parseWith(schemas.customerBody, body);
     const creditLimitMicros = micros(input.credit_limit)!;
-    const row = await this.transaction(async (client) => {
+    const { row, mark } = await this.transaction(async (client) => {
       const existing = await client.query<{ currency: string }>('SELECT currency FROM customers WHERE id = $1 FOR UPDATE', [id]);
       if (existing.rows[0] && existing.rows[0].currency !== input.currency) {
         throw new AppError('CONFLICT', `the wallet of customer ${id} is in ${existing.rows[0].currency}; a currency cannot change`, 'currency');
@@ -106,9 +119,9 @@ export class ProvisioningService {
         [id, input.name, input.currency, input.time_zone, input.tariff_id, creditLimitMicros.toString(),
           input.billing_mode, input.anniversary_day, input.payment_terms_days, input.tax_id, JSON.stringify(input.tax_rates),
           input.invoice_address === null ? null : JSON.stringify(input.invoice_address), input.discount_percent]);
-      return rows[0]!;
+      return { row: rows[0]!, mark: await markForProjection(client, 'customer', id) };
     });
-    await this.projectCustomer(row);
+    await projectMarked(this.pool, 'customer', id, mark, () => this.projectCustomer(row));
     return views.customer(row);
   }
 
@@ -126,7 +139,7 @@ export class ProvisioningService {
   async putDevice(idText: string, body: unknown): Promise<views.DeviceView> {
     const id = schemas.parseWith(schemas.pathId, idText, 'id');
     const input = schemas.parseWith(schemas.deviceBody, body);
-    const row = await this.transaction(async (client) => {
+    const { row, mark } = await this.transaction(async (client) => {
       const existing = await client.query<{ customer_id: string; activated_at: Date; deactivated_at: Date | null }>(
         'SELECT customer_id, activated_at, deactivated_at FROM devices WHERE id = $1 FOR UPDATE', [id]);
       const before = existing.rows[0];
@@ -142,9 +155,9 @@ export class ProvisioningService {
            monthly_cap_micros = excluded.monthly_cap_micros, activated_at = excluded.activated_at, deactivated_at = excluded.deactivated_at, updated_at = now()
          RETURNING *`, [id, input.customer_id, input.status, micros(input.daily_cap)?.toString() ?? null, micros(input.monthly_cap)?.toString() ?? null, activatedAt, deactivatedAt])
         .catch(foreignKey('customer_id', `customer ${input.customer_id} does not exist`));
-      return rows[0]!;
+      return { row: rows[0]!, mark: await markForProjection(client, 'device', id) };
     });
-    await this.projectDevice(row);
+    await projectMarked(this.pool, 'device', id, mark, () => this.projectDevice(row));
     return views.device(row);
   }
 
@@ -164,11 +177,14 @@ export class ProvisioningService {
 
   /** Suspension takes effect on the device's next request: the scripts read the status. */
   async setDeviceStatus(idText: string, status: 'active' | 'suspended'): Promise<views.DeviceView> {
-    const { rows } = await this.pool.query<views.DeviceRow>(
-      'UPDATE devices SET status = $2, updated_at = now() WHERE id = $1 RETURNING *', [idText, status]);
-    if (!rows[0]) throw new AppError('NOT_FOUND', `device ${idText} does not exist`, 'id');
-    await this.projectDevice(rows[0]);
-    return views.device(rows[0]);
+    const { row, mark } = await this.transaction(async (client) => {
+      const { rows } = await client.query<views.DeviceRow>(
+        'UPDATE devices SET status = $2, updated_at = now() WHERE id = $1 RETURNING *', [idText, status]);
+      if (!rows[0]) throw new AppError('NOT_FOUND', `device ${idText} does not exist`, 'id');
+      return { row: rows[0], mark: await markForProjection(client, 'device', idText) };
+    });
+    await projectMarked(this.pool, 'device', idText, mark, () => this.projectDevice(row));
+    return views.device(row);
   }
 
   async createAllowance(customerId: string, body: unknown): Promise<{ created: boolean; allowance: views.AllowanceView }> {
@@ -182,16 +198,17 @@ export class ProvisioningService {
         if (!found.rowCount) throw new AppError('NOT_FOUND', `customer ${customerId} does not exist`, 'customer_id');
       });
       const existing = await client.query<views.AllowanceRow>('SELECT * FROM allowances WHERE id = $1', [id]);
-      if (existing.rows[0]) return { created: false, row: sameAllowance(existing.rows[0], customerId, input, validFrom, validUntil) };
+      // A repeat marks the row again too: it is how a caller mends a projection that failed.
+      if (existing.rows[0]) return { created: false, row: sameAllowance(existing.rows[0], customerId, input, validFrom, validUntil), mark: await markForProjection(client, 'allowance', id) };
       await this.checkAllowanceRoom(client, customerId, input.device_id, input.rating_group);
       if (input.device_id !== null) await requireOwnDevice(client, customerId, input.device_id);
       const { rows } = await client.query<views.AllowanceRow>(
         `INSERT INTO allowances (id, customer_id, device_id, rating_group, units_total, priority, valid_from, valid_until)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
         [id, customerId, input.device_id, input.rating_group, input.units_total.toString(), input.priority, validFrom, validUntil]);
-      return { created: true, row: rows[0]! };
+      return { created: true, row: rows[0]!, mark: await markForProjection(client, 'allowance', id) };
     });
-    await this.projection.allowance(views.allowanceProjection(result.row));
+    await projectMarked(this.pool, 'allowance', id, result.mark, () => this.projectRow('allowance', result.row));
     return { created: result.created, allowance: views.allowance(result.row) };
   }
 
@@ -216,6 +233,27 @@ export class ProvisioningService {
     count += await this.projectTable<views.DeviceRow>('devices', (row) => this.projectDevice(row));
     count += await this.projectTable<views.AllowanceRow>('allowances', (row) => this.projection.allowance(views.allowanceProjection(row)));
     return count;
+  }
+
+  /** The projection repair's step for a provisioned row: locked as its writers lock it, then projected. */
+  async reproject(client: pg.PoolClient, kind: ProvisionedKind, id: string): Promise<void> {
+    const { rows } = await client.query(`SELECT * FROM ${TABLE_OF[kind]} WHERE id = $1 FOR UPDATE`, [id]);
+    // Provisioning never deletes these rows; a missing one has nothing left to project.
+    if (rows[0] !== undefined) await this.projectRow(kind, rows[0]);
+  }
+
+  /** Writes one row, as PostgreSQL holds it, into Redis. */
+  private async projectRow(kind: ProvisionedKind, row: unknown): Promise<void> {
+    switch (kind) {
+      case 'rating-group': {
+        const group = row as views.RatingGroupRow;
+        return this.projection.ratingGroup({ id: group.id, name: group.name, unit: group.unit });
+      }
+      case 'tariff': return this.projection.tariff((row as views.TariffRow).definition);
+      case 'customer': return this.projectCustomer(row as views.CustomerRow);
+      case 'device': return this.projectDevice(row as views.DeviceRow);
+      case 'allowance': return this.projection.allowance(views.allowanceProjection(row as views.AllowanceRow));
+    }
   }
 
   async markProjected(): Promise<void> {
