@@ -95,7 +95,8 @@ export class Journal {
    */
   writeRebuild(customerId: string, balanceMicros: bigint, voidedHeldMicros: bigint, atMs: number): Promise<number> {
     const data: EventData = { cus: customerId, bal: balanceMicros.toString(), held: '0', items: [{ rm: voidedHeldMicros.toString() }] };
-    return this.writeRows([journalRow({ partition: -1, id: `rebuild:${atMs}`, type: 'rebuild', data }, atMs)]);
+    // One per customer and run: keyed by both, so customers rebuilt in the same millisecond each get theirs.
+    return this.writeRows([journalRow({ partition: -1, id: `rebuild:${atMs}:${customerId}`, type: 'rebuild', data }, atMs)]);
   }
 
   private async writeRows(rows: JournalRow[]): Promise<number> {

@@ -125,7 +125,17 @@ describe('rebuilding Redis from the journal', () => {
       await expect(quietRebuilder.rebuild()).rejects.toMatchObject({ code: 'CHARGING_IN_PROGRESS' });
       expect(await wallet({ redis: service.redis, keys: service.app.keys })).toEqual(before);
     } finally {
-      await service.context.pool.query(`DELETE FROM journal_events WHERE stream_id = $1`, [`rebuild:${atMs}`]);
+      await service.context.pool.query(`DELETE FROM journal_events WHERE stream_id = $1`, [`rebuild:${atMs}:lost`]);
     }
+  });
+
+  it("journals each customer's rebuild event, however many fall in the same millisecond", async () => {
+    const journal = new Journal(service.context.pool, service.clock);
+    const atMs = service.clock.nowMs() + 5000;
+    expect(await journal.writeRebuild('lost', 0n, 0n, atMs)).toBe(1);
+    expect(await journal.writeRebuild('lost-twin', 0n, 0n, atMs)).toBe(1);
+    const { rows } = await service.context.pool.query(`SELECT customer_id FROM journal_events WHERE type = 'rebuild' AND occurred_at = $1 ORDER BY customer_id`, [new Date(atMs)]);
+    expect(rows.map((row) => row.customer_id)).toEqual(['lost', 'lost-twin']);
+    await service.context.pool.query(`DELETE FROM journal_events WHERE type = 'rebuild' AND occurred_at = $1`, [new Date(atMs)]);
   });
 });

@@ -6,7 +6,7 @@
 -- the worker creates each month's partition before writing into it. Amounts are bigint micros.
 CREATE TABLE journal_events (
   occurred_at           timestamptz NOT NULL,
-  -- Where the event came from: a partition's stream and its entry id (-1 and `rebuild:<ms>` for a rebuild).
+  -- Where the event came from: a partition's stream and its entry id (-1 and `rebuild:<ms>:<customer>` for a rebuild).
   stream_partition      integer NOT NULL,
   stream_id             text NOT NULL,
   -- The online path's event types, and `rebuild`: Redis restored from the journal, holds voided.
