@@ -9,15 +9,18 @@ import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import { inTransaction } from '../db/database.js';
 import { AppError } from '../errors.js';
-import { ID_RULE, isId } from '../formats.js';
+import { ID_LENGTH_MAX, ID_RULE, isId } from '../formats.js';
 import { formatMicros, parseAmount } from '../money/amount.js';
 import { parseWith, positiveAmountText } from '../validation.js';
 import { nextNumber } from './billing-run.js';
 import { allocateCredit } from './payments.js';
 import { addPending, findPending, settlePending, type TopUps } from './pending-top-ups.js';
 
+const CREDIT_NOTE_TOP_UP_PREFIX = 'payment:credit-note:';
+/** The note's top-up id is an id too, so the request id leaves room for its prefix. */
+const REQUEST_ID_LENGTH_MAX = ID_LENGTH_MAX - CREDIT_NOTE_TOP_UP_PREFIX.length;
 const creditNoteBody = z.strictObject({
-  request_id: z.string().refine(isId, ID_RULE),
+  request_id: z.string().refine(isId, ID_RULE).refine((value) => value.length <= REQUEST_ID_LENGTH_MAX, `must be at most ${REQUEST_ID_LENGTH_MAX} characters`),
   amount: positiveAmountText,
   reason: z.string().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
 });
@@ -108,7 +111,7 @@ export class CorrectionService {
  * number is taken in the transaction that also tops up, and a repeat of it may take another.
  */
 function creditNoteTopUpId(requestId: string): string {
-  return `payment:credit-note:${requestId}`;
+  return `${CREDIT_NOTE_TOP_UP_PREFIX}${requestId}`;
 }
 
 async function writeCreditNote(client: pg.PoolClient, note: PendingCreditNote, issuedAt: Date): Promise<string> {

@@ -10,14 +10,17 @@ import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import { inTransaction } from '../db/database.js';
 import { AppError } from '../errors.js';
-import { ID_RULE, isId } from '../formats.js';
+import { ID_LENGTH_MAX, ID_RULE, isId } from '../formats.js';
 import { formatMicros, parseAmount } from '../money/amount.js';
 import { parseWith, positiveAmountText } from '../validation.js';
 import { addPending, findPending, settlePending, type TopUps } from './pending-top-ups.js';
 
 const id = z.string().refine(isId, ID_RULE);
+const PAYMENT_TOP_UP_PREFIX = 'payment:';
+/** The payment's top-up id is an id too, so the payment id leaves room for its prefix. */
+const PAYMENT_ID_LENGTH_MAX = ID_LENGTH_MAX - PAYMENT_TOP_UP_PREFIX.length;
 const paymentBody = z.strictObject({
-  payment_id: id,
+  payment_id: id.refine((value) => value.length <= PAYMENT_ID_LENGTH_MAX, `must be at most ${PAYMENT_ID_LENGTH_MAX} characters`),
   customer_id: id,
   invoice_id: id.optional(),
   amount: positiveAmountText,
@@ -117,7 +120,7 @@ export class PaymentService {
 
 /** The wallet top-up of a payment: one id per payment, so every repeat of it is the same top-up. */
 function paymentTopUpId(paymentId: string): string {
-  return `payment:${paymentId}`;
+  return `${PAYMENT_TOP_UP_PREFIX}${paymentId}`;
 }
 
 function samePayment(pending: PaymentInput, input: PaymentInput, amountMicros: bigint): boolean {

@@ -13,7 +13,7 @@ import type pg from 'pg';
 import type { ChargingService } from '../charging/charging-service.js';
 import type { Clock } from '../clock.js';
 import { inTransaction } from '../db/database.js';
-import { AppError } from '../errors.js';
+import { AppError, type ErrorCode } from '../errors.js';
 
 export type PendingKind = 'payment' | 'credit-note';
 
@@ -64,7 +64,7 @@ export async function settlePending<Request, Result>(pool: pg.Pool, topUpId: str
       if (taken.rows[0] === undefined) return undefined;
       const result = await steps.writeRows(client, taken.rows[0].request, taken.rows[0].created_at);
       await steps.topUp(taken.rows[0].request).catch((error: unknown) => {
-        if (error instanceof AppError) refusal = error;
+        if (isRefusal(error)) refusal = error;
         throw error;
       });
       return result;
@@ -75,6 +75,16 @@ export async function settlePending<Request, Result>(pool: pg.Pool, topUpId: str
     throw error;
   }
 }
+
+/**
+ * Redis's own answer that it added nothing. An outage or a bug is not one: the top-up may yet
+ * have been applied (see REDIS_UNAVAILABLE), so the request stays pending for the finisher.
+ */
+function isRefusal(error: unknown): error is AppError {
+  return error instanceof AppError && !OUTCOME_UNKNOWN.has(error.code);
+}
+
+const OUTCOME_UNKNOWN: ReadonlySet<ErrorCode> = new Set(['REDIS_UNAVAILABLE', 'DATABASE_UNAVAILABLE', 'INTERNAL']);
 
 export interface FinishReport {
   settled: number;
@@ -103,7 +113,7 @@ export class PendingTopUpFinisher {
         report.settled++;
       } catch (error) {
         // A refusal is an answer; anything else (Redis down) ends the pass, the next one retries.
-        if (!(error instanceof AppError)) throw error;
+        if (!isRefusal(error)) throw error;
         report.refused++;
       }
     }

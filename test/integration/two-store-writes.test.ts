@@ -5,6 +5,7 @@
 // PostgreSQL while Redis was down is projected by the repair.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CorrectionService } from '../../src/billing/corrections.js';
+import { AppError } from '../../src/errors.js';
 import { PaymentService } from '../../src/billing/payments.js';
 import type { TopUps } from '../../src/billing/pending-top-ups.js';
 import { Projection } from '../../src/balance/projection.js';
@@ -169,6 +170,32 @@ describe('a credit note', () => {
     const retried = await service.http.ok('POST', `/v1/invoices/${invoiceId}/credit-notes`, note);
     expect(retried, 'the caller retrying gets the note the finisher issued').toMatchObject({ invoice_id: invoiceId, amount: '3.000000' });
     expect(await walletBalance(customer)).toBe('0.000000');
+  });
+});
+
+describe('an answer that does not say whether Redis applied the top-up', () => {
+  it('REDIS_UNAVAILABLE leaves the payment pending for the finisher, not dropped as a refusal', async () => {
+    const unknown: TopUps = { topUp: () => Promise.reject(new AppError('REDIS_UNAVAILABLE', 'Redis is unavailable')) };
+    const payment = { payment_id: 'pay-unknown', customer_id: 'outage', amount: '0.50', currency: 'EUR', method: 'card' };
+    const before = await billingState('outage');
+    await expect(new PaymentService(service.context.pool, unknown, service.clock).record(payment)).rejects.toMatchObject({ code: 'REDIS_UNAVAILABLE' });
+    expect(await billingState('outage')).toMatchObject({ payments: before.payments, pending: before.pending + 1 });
+    await service.app.finisher.finishDue();
+    expect(await billingState('outage')).toMatchObject({ payments: before.payments + 1, pending: before.pending });
+  });
+});
+
+describe('ids that become top-up ids with a prefix', () => {
+  it.each([
+    ['a payment_id of 121 characters', '/v1/payments', { payment_id: 'p'.repeat(121), customer_id: 'outage', amount: '1.00', currency: 'EUR', method: 'card' }, 'payment_id'],
+    ['a request_id of 109 characters', 'credit-note', { request_id: 'r'.repeat(109), amount: '1.00', reason: 'goodwill' }, 'request_id'],
+  ])('%s is refused naming it, and nothing is recorded', async (_name, route, body, field) => {
+    const before = await billingState('outage');
+    const path = route === 'credit-note' ? `/v1/invoices/${invoiceOf.get('outage')}/credit-notes` : route;
+    const refused = await service.http.request('POST', path, body);
+    expect(refused.status, refused.text).toBe(400);
+    expect(refused.body.error).toMatchObject({ code: 'INVALID_ARGUMENT', field });
+    expect(await billingState('outage')).toEqual(before);
   });
 });
 
