@@ -23,6 +23,7 @@ import type { Reconciler } from '../ledger/reconciler.js';
 import type { ProvisioningService } from '../provisioning/provisioning-service.js';
 import { parseWith } from '../validation.js';
 import { registerCatalog } from './catalog-routes.js';
+import { registerJsonBody } from './json-body.js';
 import { snakeCaseKeys } from './json-names.js';
 
 export interface HttpServerOptions {
@@ -63,6 +64,7 @@ export function createHttpServer(services: HttpServices, log: FastifyBaseLogger,
   });
   // Fastify reads text/plain bodies by default; only JSON is accepted (415 otherwise).
   app.removeContentTypeParser('text/plain');
+  registerJsonBody(app);
   app.setErrorHandler((error, _request, reply) => sendError(reply, fromFastifyError(error as FastifyError), log, error));
   app.setNotFoundHandler((request, reply) => sendError(reply, new AppError('NOT_FOUND', `no route ${request.method} ${request.url}`), log));
   if (options.adminToken !== undefined) app.addHook('onRequest', bearerCheck(options.adminToken));

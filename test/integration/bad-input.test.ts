@@ -450,7 +450,6 @@ describe('HTTP only: the body itself', () => {
   it.each([
     ['malformed JSON', '{"session_id": "s", '],
     ['an empty body', ''],
-    ['JSON with a __proto__ key', '{"__proto__": {"x": 1}, "session_id": "s"}'],
   ])('%s → 400 INVALID_ARGUMENT naming the body', async (_name, text) => {
     await expectHttpRefused(reserve(text), 400, 'INVALID_ARGUMENT', 'body');
   });
@@ -563,5 +562,43 @@ describe('HTTP only: unknown fields', () => {
     await expectRefused('http', 'Commit', {
       session_id: sessionId, request_number: 2, device_id: DEVICE, items: [{ rating_group: SMS, used_unit: '5', requested_units: '0' }],
     }, { field: 'items[0].used_unit' });
+  });
+});
+
+describe('HTTP only: a key that would reach an object prototype', () => {
+  // `_Proto__` becomes `__proto__` once camelCase is mapped to proto names: assigning it set the
+  // renamed object's prototype, so the top-up read its amount from the injected prototype.
+  // Raw JSON text: in a JavaScript object literal `__proto__` would set the prototype, not a key.
+  it.each([
+    ['__proto__', '"__proto__": {"amount": "1000.00"}', '__proto__'],
+    ['_Proto__ (renamed to __proto__)', '"_Proto__": {"amount": "1000.00"}', '_Proto__'],
+    ['constructor', '"constructor": {"prototype": {"amount": "1000.00"}}', 'constructor'],
+    ['prototype', '"prototype": {"amount": "1000.00"}', 'prototype'],
+  ])('TopUp with a %s key → 400 naming it, and the balance does not move', async (_name, injected, field) => {
+    const { amount: _amount, ...withoutAmount } = topUpBody();
+    const text = `${JSON.stringify(withoutAmount).slice(0, -1)}, ${injected}}`;
+    await expectRefused('http', 'TopUp', text, { field });
+  });
+
+  it('Reserve with a nested _Proto__ key → 400 naming its path', async () => {
+    const text = `${JSON.stringify(reserveBody()).slice(0, -1)}, "location": {"mcc": "208", "mnc": "01", "_Proto__": {"zone": "x"}}}`;
+    await expectRefused('http', 'Reserve', text, { field: 'location._Proto__' });
+  });
+
+  it('a key named like an Object method is just an unknown field', async () => {
+    await expectRefused('http', 'TopUp', { ...topUpBody(), valueof: 'x' }, { field: 'valueof' });
+    await expectRefused('http', 'TopUp', { ...topUpBody(), toString: 'x' }, { field: 'to_string' });
+  });
+});
+
+describe('HTTP only: a field given twice', () => {
+  it.each([
+    ['TopUp', 'top_up_id', topUpBody, { topUpId: 'tx13b' }],
+    ['TopUp', 'customer_id', topUpBody, { customerId: CUSTOMER }],
+    ['Reserve', 'session_id', reserveBody, { sessionId: 'other' }],
+    ['Reserve', 'items[0].rating_group', reserveBody, { items: [{ rating_group: SMS, ratingGroup: SMS, requested_units: '1' }] }],
+    ['Commit', 'items[0].used_units', commitBody, { items: [{ rating_group: SMS, used_units: '3', usedUnits: '3', requested_units: '5' }] }],
+  ] as const)('%s with both spellings of %s → 400 naming it, and nothing changes', async (method, field, valid, patch) => {
+    await expectRefused('http', method, { ...valid(), ...patch }, { field });
   });
 });
