@@ -37,7 +37,10 @@ export function parseJsonBody(text: string): unknown {
   } catch {
     throw new AppError('INVALID_ARGUMENT', 'is not valid JSON', 'body');
   }
-  return plainCopy(parsed, '', 0);
+  const copy = plainCopy(parsed, '', 0);
+  const repeated = repeatedKey(text);
+  if (repeated !== undefined) throw invalid(repeated, 'is given twice');
+  return copy;
 }
 
 function plainCopy(value: unknown, field: string, depth: number): unknown {
@@ -46,9 +49,75 @@ function plainCopy(value: unknown, field: string, depth: number): unknown {
   if (Array.isArray(value)) return value.map((item, index) => plainCopy(item, `${field}[${index}]`, depth + 1));
   const copy: Record<string, unknown> = Object.create(null);
   for (const key of Object.keys(value)) {
-    const path = field === '' ? key : `${field}.${key}`;
+    const path = joinPath(field, key);
     refusePrototypeKey(key, path);
     copy[key] = plainCopy((value as Record<string, unknown>)[key], path, depth + 1);
   }
   return copy;
+}
+
+/** An object being scanned (keys seen, and the current one) or an array (the current index). */
+interface Frame {
+  path: string;
+  keys: Set<string> | undefined;
+  key: string;
+  index: number;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * The path of the first key repeated within one object, which JSON.parse would silently let
+ * win. Scans text that JSON.parse has accepted and plainCopy has bounded in depth, so it only
+ * needs to follow strings and brackets.
+ */
+function repeatedKey(text: string): string | undefined {
+  const frames: Frame[] = [];
+  let keyExpected = false;
+  for (let position = 0; position < text.length; position++) {
+    const character = text.charCodeAt(position);
+    const top = frames[frames.length - 1];
+    if (character === QUOTE) {
+      const end = stringEnd(text, position);
+      if (keyExpected && top?.keys !== undefined) {
+        const key = decodeKey(text.slice(position, end + 1));
+        if (top.keys.has(key)) return joinPath(top.path, key);
+        top.keys.add(key);
+        top.key = key;
+        keyExpected = false;
+      }
+      position = end;
+    } else if (character === 0x7b /* { */ || character === 0x5b /* [ */) {
+      const isObject = character === 0x7b;
+      frames.push({ path: childPath(top), keys: isObject ? new Set() : undefined, key: '', index: 0 });
+      keyExpected = isObject;
+    } else if (character === 0x2c /* , */ && top !== undefined) {
+      if (top.keys === undefined) top.index++;
+      else keyExpected = true;
+    } else if (character === 0x7d /* } */ || character === 0x5d /* ] */) {
+      frames.pop();
+    }
+  }
+  return undefined;
+}
+
+/** The index of the quote that closes the string opening at `start`. */
+function stringEnd(text: string, start: number): number {
+  let position = start + 1;
+  while (text.charCodeAt(position) !== QUOTE) position += text.charCodeAt(position) === BACKSLASH ? 2 : 1;
+  return position;
+}
+
+function decodeKey(quoted: string): string {
+  return quoted.includes('\\') ? (JSON.parse(quoted) as string) : quoted.slice(1, -1);
+}
+
+function childPath(parent: Frame | undefined): string {
+  if (parent === undefined) return '';
+  return parent.keys === undefined ? `${parent.path}[${parent.index}]` : joinPath(parent.path, parent.key);
+}
+
+function joinPath(field: string, key: string): string {
+  return field === '' ? key : `${field}.${key}`;
 }

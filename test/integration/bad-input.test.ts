@@ -601,4 +601,20 @@ describe('HTTP only: a field given twice', () => {
   ] as const)('%s with both spellings of %s → 400 naming it, and nothing changes', async (method, field, valid, patch) => {
     await expectRefused('http', method, { ...valid(), ...patch }, { field });
   });
+
+  // JSON.parse keeps the last of two equal keys; the body reader refuses them instead.
+  it.each([
+    ['top_up_id', '"top_up_id": "tx13c"'],
+    ['amount', '"amount": "1000.00"'],
+    ['amount, spelt with an escape', '"\\u0061mount": "1000.00"'],
+  ])('TopUp with %s given twice in the JSON text → 400 naming it, and nothing changes', async (name, repeated) => {
+    const text = `${JSON.stringify(topUpBody()).slice(0, -1)}, ${repeated}}`;
+    await expectRefused('http', 'TopUp', text, { field: name.split(',')[0]! });
+  });
+
+  it('Reserve with items[1].requested_units given twice in the JSON text → 400 naming it', async () => {
+    const text = JSON.stringify({ ...reserveBody(), items: [...sms('1'), { rating_group: DATA, requested_units: '1' }] })
+      .replace('"requested_units":"1"}]', '"requested_units":"1","requested_units":"9"}]');
+    await expectRefused('http', 'Reserve', text, { field: 'items[1].requested_units' });
+  });
 });
