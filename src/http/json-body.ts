@@ -3,6 +3,7 @@
 // prototype, whatever later code does with them.
 import type { FastifyInstance } from 'fastify';
 import { AppError, invalid } from '../errors.js';
+import { hasControlCharacter, TEXT_RULE } from '../formats.js';
 
 /** Keys that name a prototype or its constructor in JavaScript: never a field of ours. */
 const PROTOTYPE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
@@ -43,7 +44,9 @@ export function parseJsonBody(text: string): unknown {
   return copy;
 }
 
+/** A copy without prototypes, refusing prototype keys and control characters in any key or text. */
 function plainCopy(value: unknown, field: string, depth: number): unknown {
+  if (typeof value === 'string' && hasControlCharacter(value)) throw invalid(field || 'body', TEXT_RULE);
   if (value === null || typeof value !== 'object') return value;
   if (depth > JSON_DEPTH_MAX) throw invalid(field, `is nested more than ${JSON_DEPTH_MAX} levels deep`);
   if (Array.isArray(value)) return value.map((item, index) => plainCopy(item, `${field}[${index}]`, depth + 1));
@@ -51,6 +54,7 @@ function plainCopy(value: unknown, field: string, depth: number): unknown {
   for (const key of Object.keys(value)) {
     const path = joinPath(field, key);
     refusePrototypeKey(key, path);
+    if (hasControlCharacter(key)) throw invalid(path, `is a field name that ${TEXT_RULE}`);
     copy[key] = plainCopy((value as Record<string, unknown>)[key], path, depth + 1);
   }
   return copy;

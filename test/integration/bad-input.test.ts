@@ -4,8 +4,10 @@
 // this file's keyspace are identical before and after. Both transports, in the order the fields
 // are checked, so the first broken field is the one reported.
 import { status as GrpcStatus } from '@grpc/grpc-js';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCatalogue, type ErrorCode } from '../../src/errors.js';
+import { projectPath } from '../../src/paths.js';
 import { provisionFleet, ratingGroups, START_MS, startTestService, type TestService } from '../support/service.js';
 
 let service: TestService;
@@ -616,5 +618,43 @@ describe('HTTP only: a field given twice', () => {
     const text = JSON.stringify({ ...reserveBody(), items: [...sms('1'), { rating_group: DATA, requested_units: '1' }] })
       .replace('"requested_units":"1"}]', '"requested_units":"1","requested_units":"9"}]');
     await expectRefused('http', 'Reserve', text, { field: 'items[1].requested_units' });
+  });
+});
+
+describe('control characters in any text field', () => {
+  // PostgreSQL refuses NUL in text, so a customer's name holding one failed with 500 INTERNAL.
+  // C0 controls, DEL and C1 controls are refused wherever text comes in, naming the field.
+  const CONTROLS = [['NUL', '\u0000'], ['a line feed', '\n'], ['a tab', '\t'], ['ESC', '\u001b'], ['DEL', '\u007f'], ['the C1 NEL', '\u0085']];
+
+  it.each(CONTROLS)('PUT /v1/customers/<id> with %s in the name → 400 naming name, and the customer is unchanged', async (_name, control) => {
+    const before = await service.http.ok('GET', `/v1/customers/${CUSTOMER}`);
+    const response = await service.http.request('PUT', `/v1/customers/${CUSTOMER}`, { name: `acme${control}corp`, currency: 'EUR' });
+    expect(response.status, response.text).toBe(400);
+    expect(response.body.error).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'name' });
+    expect(await service.http.ok('GET', `/v1/customers/${CUSTOMER}`)).toEqual(before);
+  });
+
+  it('a control character in a key is refused too, naming the key', async () => {
+    await expectRefused('http', 'TopUp', { ...topUpBody(), 'note\u0000': 'x' }, { field: 'note\u0000' });
+  });
+
+  it.each(CONTROLS)('TopUp with %s in top_up_id → 400 naming it, and nothing changes', async (_name, control) => {
+    await expectRefused('http', 'TopUp', { ...topUpBody(), top_up_id: `t${control}` }, { field: 'top_up_id' });
+  });
+
+  it.each(CONTROLS)('gRPC: Reserve with %s in location.zone → INVALID_ARGUMENT naming it, and nothing changes', async (_name, control) => {
+    await expectRefused('grpc', 'Reserve', { ...reserveBody(), location: { mcc: '208', mnc: '01', zone: `eu${control}` } }, { field: 'location.zone' });
+  });
+
+  it.each(CONTROLS)('a YAML catalog with %s in a tariff name → 400 naming it with its line, and nothing is applied', async (_name, control) => {
+    const fixture = readFileSync(projectPath('test', 'fixtures', 'catalog', 'iot-plans.yaml'), 'utf8');
+    const escaped = JSON.stringify(`IoT${control}Europe`);
+    const text = fixture.replace('name: IoT Europe', `name: ${escaped}`);
+    const before = await service.http.ok('GET', '/v1/catalog/export');
+    const response = await service.http.request('POST', '/v1/catalog/apply', text, { 'content-type': 'application/yaml' });
+    expect(response.status, response.text).toBe(400);
+    const line = text.split('\n').findIndex((row) => row.includes('name: "IoT')) + 1;
+    expect(response.body.error).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'tariffs[0].name', problems: [{ field: 'tariffs[0].name', line }] });
+    expect(await service.http.ok('GET', '/v1/catalog/export')).toEqual(before);
   });
 });
