@@ -15,6 +15,8 @@ export const errorCatalogue = {
   UNAUTHENTICATED: { grpc: GrpcStatus.UNAUTHENTICATED, http: 401, summary: 'The admin API needs the bearer token.' },
   PAYLOAD_TOO_LARGE: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, http: 413, summary: 'The body is larger than BODY_BYTES_MAX.' },
   UNSUPPORTED_MEDIA_TYPE: { grpc: GrpcStatus.INVALID_ARGUMENT, http: 415, summary: 'The body is not application/json.' },
+  HEADERS_TOO_LARGE: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, http: 431, summary: 'The request line and headers are larger than the server reads (HTTP only).' },
+  REQUEST_TIMEOUT: { grpc: GrpcStatus.DEADLINE_EXCEEDED, http: 408, summary: 'The request was not received within HTTP_REQUEST_TIMEOUT_MS (HTTP only).' },
   CONTENTION: { grpc: GrpcStatus.ABORTED, http: 503, summary: 'The balance kept changing under the request; retry it.' },
   REDIS_UNAVAILABLE: { grpc: GrpcStatus.UNAVAILABLE, http: 503, summary: 'Redis cannot be reached; the gateway should apply its failure handling.' },
   DATABASE_UNAVAILABLE: { grpc: GrpcStatus.UNAVAILABLE, http: 503, summary: 'PostgreSQL cannot be reached (admin API only).' },

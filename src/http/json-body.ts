@@ -21,13 +21,27 @@ export function refusePrototypeKey(key: string, field: string): void {
 /** Replaces Fastify's JSON parser, so every route reads bodies through parseJsonBody. */
 export function registerJsonBody(app: FastifyInstance): void {
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, text, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, text, done) => {
     try {
+      refuseOtherCharsets(request.headers['content-type']);
       done(null, parseJsonBody(text as string));
     } catch (error) {
       done(error as Error, undefined);
     }
   });
+}
+
+/**
+ * The body is read as UTF-8, JSON's one encoding (RFC 8259): a body declared in another charset
+ * would be misread, perhaps into valid JSON that says something else, so it is refused.
+ */
+function refuseOtherCharsets(contentType: string | undefined): void {
+  for (const parameter of (contentType ?? '').split(';').slice(1)) {
+    const [name = '', value = ''] = parameter.split('=').map((part) => part.trim().toLowerCase());
+    if (name === 'charset' && value.replace(/^"(.*)"$/, '$1') !== 'utf-8') {
+      throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json in UTF-8 (no charset, or charset=utf-8)', 'content-type');
+    }
+  }
 }
 
 export function parseJsonBody(text: string): unknown {

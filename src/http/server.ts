@@ -3,7 +3,7 @@
 // Errors leave as { "error": { "code", "message", "field" } } with the catalogued status.
 import { timingSafeEqual } from 'node:crypto';
 import { maxHeaderSize } from 'node:http';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { BillingRun } from '../billing/billing-run.js';
 import type { CorrectionService } from '../billing/corrections.js';
@@ -15,7 +15,7 @@ import type { CatalogService } from '../catalog/catalog-service.js';
 import type { SubscriptionService } from '../catalog/subscription-service.js';
 import type { ChargingService } from '../charging/charging-service.js';
 import type { Clock } from '../clock.js';
-import { AppError, errorCatalogue, toAppError } from '../errors.js';
+import { AppError } from '../errors.js';
 import { parseRfc3339, RFC3339_RULE } from '../formats.js';
 import type { LedgerWorker } from '../ledger/ledger-worker.js';
 import type { Rebuilder } from '../ledger/rebuilder.js';
@@ -23,8 +23,10 @@ import type { Reconciler } from '../ledger/reconciler.js';
 import type { ProvisioningService } from '../provisioning/provisioning-service.js';
 import { parseWith } from '../validation.js';
 import { registerCatalog } from './catalog-routes.js';
+import { answerClientError, fromFastifyError, sendError } from './error-replies.js';
 import { registerJsonBody } from './json-body.js';
 import { snakeCaseKeys } from './json-names.js';
+import { refuseAmbiguousQuery } from './query-string.js';
 
 export interface HttpServerOptions {
   bodyBytesMax: number;
@@ -61,6 +63,8 @@ export function createHttpServer(services: HttpServices, log: FastifyBaseLogger,
     // A path the router cannot decode (a broken percent-escape) gets the project's error body
     // too, not Fastify's own.
     frameworkErrors: (error, _request, reply) => sendError(reply, fromFastifyError(error as FastifyError), log, error),
+    // Requests Node's parser refuses (headers too large, malformed, too slow) get it as well.
+    clientErrorHandler: answerClientError,
   });
   // Fastify reads text/plain bodies by default; only JSON is accepted (415 otherwise).
   app.removeContentTypeParser('text/plain');
@@ -68,6 +72,7 @@ export function createHttpServer(services: HttpServices, log: FastifyBaseLogger,
   app.setErrorHandler((error, _request, reply) => sendError(reply, fromFastifyError(error as FastifyError), log, error));
   app.setNotFoundHandler((request, reply) => sendError(reply, new AppError('NOT_FOUND', `no route ${request.method} ${request.url}`), log));
   if (options.adminToken !== undefined) app.addHook('onRequest', bearerCheck(options.adminToken));
+  app.addHook('onRequest', refuseAmbiguousQuery);
 
   app.get('/healthz', async (_request, reply) => {
     const checks = await options.health();
@@ -165,37 +170,4 @@ function bearerCheck(token: string) {
       throw new AppError('UNAUTHENTICATED', 'send the admin token as "Authorization: Bearer <token>"', 'authorization');
     }
   };
-}
-
-/** Fastify's own errors (body parsing, limits) mapped onto the catalogue. */
-function fromFastifyError(error: FastifyError | AppError): AppError {
-  if (error instanceof AppError) return error;
-  switch (error.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new AppError('PAYLOAD_TOO_LARGE', 'the body is larger than BODY_BYTES_MAX', 'body');
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new AppError('UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json (a catalog also as application/yaml)', 'content-type');
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new AppError('INVALID_ARGUMENT', 'is empty', 'body');
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return new AppError('INVALID_ARGUMENT', 'is not valid JSON', 'body');
-    case 'FST_ERR_BAD_URL':
-      return new AppError('INVALID_ARGUMENT', 'is not a valid URL path (a broken percent-escape?)', 'path');
-  }
-  if (error instanceof SyntaxError || (error.statusCode === 400 && /JSON/i.test(error.message))) {
-    return new AppError('INVALID_ARGUMENT', 'is not valid JSON', 'body');
-  }
-  return toAppError(error);
-}
-
-function sendError(reply: FastifyReply, error: AppError, log: FastifyBaseLogger, cause?: unknown): FastifyReply {
-  if (error.code === 'INTERNAL') log.error({ err: cause ?? error }, 'HTTP handler failed');
-  const body = {
-    error: {
-      code: error.code, message: error.message,
-      ...(error.field === undefined ? {} : { field: error.field }),
-      ...(error.problems === undefined ? {} : { problems: error.problems }),
-    },
-  };
-  return reply.status(errorCatalogue[error.code].http).send(body);
 }

@@ -5,6 +5,7 @@
 // are checked, so the first broken field is the one reported.
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCatalogue, type ErrorCode } from '../../src/errors.js';
 import { projectPath } from '../../src/paths.js';
@@ -656,5 +657,74 @@ describe('control characters in any text field', () => {
     const line = text.split('\n').findIndex((row) => row.includes('name: "IoT')) + 1;
     expect(response.body.error).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'tariffs[0].name', problems: [{ field: 'tariffs[0].name', line }] });
     expect(await service.http.ok('GET', '/v1/catalog/export')).toEqual(before);
+  });
+});
+
+/** Sends raw bytes over one connection and resolves with what came back once the server closed it. */
+function rawHttp(bytes: string): Promise<{ status: number; body: any }> {
+  const { hostname, port } = new URL(service.http.baseUrl);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write(bytes));
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString();
+      const body = text.slice(text.indexOf('\r\n\r\n') + 4);
+      resolve({ status: Number(text.split(' ')[1]), body: body === '' ? undefined : JSON.parse(body) });
+    });
+  });
+}
+
+describe('HTTP only: the media type, the framework\'s own refusals and query strings', () => {
+  const reserve = (contentType: string) => service.http.request('POST', '/v1/charging/reserve', { ...reserveBody(), session_id: '' }, { 'content-type': contentType });
+
+  // A UTF-16 body read as UTF-8 is garbage that might still parse; only UTF-8 is read.
+  it.each(['application/json; charset=utf-16', 'application/json; charset=latin1', 'application/json; charset=utf-8; charset=utf-16'])(
+    '%s → 415 UNSUPPORTED_MEDIA_TYPE naming content-type, and nothing changes', async (contentType) => {
+      const before = await snapshot();
+      const response = await reserve(contentType);
+      expect(response.status, response.text).toBe(415);
+      expect(response.body.error).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE', field: 'content-type' });
+      expect(await snapshot()).toEqual(before);
+    });
+
+  it.each(['application/json', 'application/json; charset=utf-8', 'Application/JSON;Charset="UTF-8"'])('%s is read (the broken session_id is named)', async (contentType) => {
+    const response = await reserve(contentType);
+    expect(response.status, response.text).toBe(400);
+    expect(response.body.error).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'session_id' });
+  });
+
+  it('headers over the size Node reads → 431 HEADERS_TOO_LARGE in the project\'s error format', async () => {
+    const response = await rawHttp(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Padding: ${'p'.repeat(20_000)}\r\n\r\n`);
+    expect(response.status).toBe(431);
+    expect(errorCatalogue.HEADERS_TOO_LARGE.http).toBe(431);
+    expect(response.body.error).toMatchObject({ code: 'HEADERS_TOO_LARGE', field: 'headers' });
+  });
+
+  it('a request Node cannot parse → 400 INVALID_ARGUMENT in the project\'s error format', async () => {
+    const response = await rawHttp('GET /healthz HTTP/1.1\r\nHost: x\r\nNot a header\r\n\r\n');
+    expect(response.status).toBe(400);
+    expect(response.body.error).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'request' });
+  });
+
+  it.each([
+    ['limit[]=1&limit[]=2', 'limit[]'],
+    ['limit=1&limit=2', 'limit'],
+    ['after[x]=a', 'after[x]'],
+    ['__proto__=1', '__proto__'],
+    ['after=a%00b', 'after'],
+  ])('GET /v1/customers?%s → 400 naming %s', async (query, field) => {
+    const response = await service.http.request('GET', `/v1/customers?${query}`);
+    expect(response.status, response.text).toBe(400);
+    expect(response.body.error).toMatchObject({ code: 'INVALID_ARGUMENT', field });
+  });
+
+  it('TopUp with a repeated query parameter → 400 naming it, and nothing changes', async () => {
+    const before = await snapshot();
+    const response = await service.http.request('POST', '/v1/top-ups?amount=1&amount=2', topUpBody());
+    expect(response.status, response.text).toBe(400);
+    expect(response.body.error).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'amount' });
+    expect(await snapshot()).toEqual(before);
   });
 });
