@@ -28,12 +28,28 @@ export function serviceDefinition(protos: grpc.GrpcObject, path: string): grpc.S
   return service.service;
 }
 
+/**
+ * Bounds on what one client can hold. gRPC has no request timeout of its own (the client's
+ * deadline is the client's), so a call stalled mid-message is bounded by the connection's age:
+ * past it the client is asked to reconnect (GOAWAY, which gateways handle), and closed after the
+ * grace. Idle connections are closed; keepalive pings find peers that vanished.
+ */
+const GRPC_SERVER_OPTIONS: grpc.ServerOptions = {
+  'grpc.max_receive_message_length': 64 * 1024,
+  'grpc.max_concurrent_streams': 1000,
+  'grpc.max_connection_idle_ms': 5 * 60_000,
+  'grpc.max_connection_age_ms': 30 * 60_000,
+  'grpc.max_connection_age_grace_ms': 30_000,
+  'grpc.keepalive_time_ms': 60_000,
+  'grpc.keepalive_timeout_ms': 20_000,
+};
+
 export interface GrpcServerOptions {
   benchNoopEnabled: boolean;
 }
 
 export function createGrpcServer(charging: ChargingService, log: Logger, options: GrpcServerOptions): grpc.Server {
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 });
+  const server = new grpc.Server(GRPC_SERVER_OPTIONS);
   const protos = loadProtos();
   const unary = <Response>(handler: (message: unknown) => Promise<Response>): grpc.handleUnaryCall<unknown, Response> =>
     (call, callback) => {

@@ -30,11 +30,23 @@ import { refuseAmbiguousQuery } from './query-string.js';
 
 export interface HttpServerOptions {
   bodyBytesMax: number;
+  /** Bounds on slow or idle clients, so that a few connections trickling bytes cannot hold the server. */
+  connections: HttpConnectionLimits;
   adminToken: string | undefined;
   benchNoopEnabled: boolean;
   /** Answers /healthz: true when Redis and PostgreSQL answer. */
   health: () => Promise<Record<string, boolean>>;
 }
+
+export interface HttpConnectionLimits {
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  connectionsMax: number;
+}
+
+/** Node checks its request and headers timeouts on an interval (30 s by default); this keeps a timeout's overrun a quarter of it, at most 1 s. */
+const TIMEOUT_CHECK_INTERVAL_MAX_MS = 1000;
 
 export interface HttpServices {
   charging: ChargingService;
@@ -56,6 +68,12 @@ export function createHttpServer(services: HttpServices, log: FastifyBaseLogger,
   // Fastify logs every request at info; charging is too hot for that, so its logger starts at warn.
   const app = Fastify({
     loggerInstance: log.child({}, { level: 'warn' }), bodyLimit: options.bodyBytesMax, return503OnClosing: true,
+    requestTimeout: options.connections.requestTimeoutMs,
+    keepAliveTimeout: options.connections.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: options.connections.headersTimeoutMs,
+      connectionsCheckingInterval: Math.min(TIMEOUT_CHECK_INTERVAL_MAX_MS, Math.ceil(options.connections.headersTimeoutMs / 4)),
+    },
     // Fastify's default (100) refuses ids of 101 to 128 characters with its own 414. No segment
     // can be longer than the request line, so none is refused by the router: an id over the
     // limit reaches the handler and gets the 400 that names its field.
@@ -66,6 +84,8 @@ export function createHttpServer(services: HttpServices, log: FastifyBaseLogger,
     // Requests Node's parser refuses (headers too large, malformed, too slow) get it as well.
     clientErrorHandler: answerClientError,
   });
+  // Past the cap Node closes a new connection at once, before it can hold any memory.
+  app.server.maxConnections = options.connections.connectionsMax;
   // Fastify reads text/plain bodies by default; only JSON is accepted (415 otherwise).
   app.removeContentTypeParser('text/plain');
   registerJsonBody(app);
