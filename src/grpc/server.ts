@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { ChargingService } from '../charging/charging-service.js';
 import { errorCatalogue, toAppError } from '../errors.js';
 import { projectPath } from '../paths.js';
+import { withStrictDeserializers, WireRefusal, type DescriptorLookup } from './wire-check.js';
 
 const LOADER_OPTIONS: protoLoader.Options = {
   keepCase: true,
@@ -55,12 +56,12 @@ export function createGrpcServer(charging: ChargingService, log: Logger, options
     (call, callback) => {
       // Started inside a promise, so even a handler that throws synchronously is answered with
       // its catalogued status, not grpc-js's UNKNOWN.
-      Promise.resolve(call.request).then(handler).then(
+      Promise.resolve(call.request).then(refuseMalformed).then(handler).then(
         (response) => callback(null, response),
         (error: unknown) => callback(toServiceError(error, log)),
       );
     };
-  server.addService(serviceDefinition(protos, 'iobilling.charging.v1.ChargingService'), {
+  server.addService(withStrictDeserializers(serviceDefinition(protos, 'iobilling.charging.v1.ChargingService'), descriptorLookup(protos, 'iobilling.charging.v1')), {
     Reserve: unary((message) => charging.reserve(message)),
     Commit: unary((message) => charging.commit(message)),
     Release: unary((message) => charging.release(message)),
@@ -75,6 +76,28 @@ export function createGrpcServer(charging: ChargingService, log: Logger, options
     });
   }
   return server;
+}
+
+/** A request the strict wire check refused reaches no use case: its refusal is the answer. */
+function refuseMalformed(request: unknown): unknown {
+  if (request instanceof WireRefusal) throw request.error;
+  return request;
+}
+
+/**
+ * Message descriptors by the name a field gives, resolved as protobuf scopes names: from the
+ * service's package outwards (its messages nest no types, so the package is the only scope).
+ */
+function descriptorLookup(protos: grpc.GrpcObject, scope: string): DescriptorLookup {
+  const at = (fullName: string) => fullName.split('.').reduce<unknown>((node, name) => (node as Record<string, unknown> | undefined)?.[name], protos) as
+    { type?: ReturnType<DescriptorLookup> } | undefined;
+  return (typeName) => {
+    const parts = scope.split('.');
+    const candidates = typeName.startsWith('.') ? [typeName.slice(1)] : [...parts.map((_, index) => [...parts.slice(0, parts.length - index), typeName].join('.')), typeName];
+    const descriptor = candidates.map((name) => at(name)?.type).find((found) => found !== undefined);
+    if (descriptor === undefined) throw new Error(`no descriptor for ${typeName} from ${scope}`);
+    return descriptor;
+  };
 }
 
 type BalanceAnswer = Awaited<ReturnType<ChargingService['getBalance']>>;

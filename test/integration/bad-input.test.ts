@@ -3,6 +3,7 @@
 // and nothing changes: the wallet, the allowances, the event streams and every other key of
 // this file's keyspace are identical before and after. Both transports, in the order the fields
 // are checked, so the first broken field is the one reported.
+import * as grpc from '@grpc/grpc-js';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -726,5 +727,83 @@ describe('HTTP only: the media type, the framework\'s own refusals and query str
     expect(response.status, response.text).toBe(400);
     expect(response.body.error).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'amount' });
     expect(await snapshot()).toEqual(before);
+  });
+});
+
+describe('gRPC only: the wire format itself', () => {
+  // Bytes as a gateway's encoder might get them wrong, sent through a client whose serializer
+  // passes them through untouched. protobufjs's decoder neither checks a field's wire type nor
+  // stops at a length that runs past the message, so these were read as guesses.
+  let raw: grpc.Client;
+  beforeAll(() => {
+    raw = new grpc.Client(`127.0.0.1:${service.app.grpcPort}`, grpc.credentials.createInsecure());
+  });
+  afterAll(() => raw?.close());
+
+  const identity = (bytes: Buffer) => bytes;
+  function rawCall(method: string, bytes: Buffer): Promise<{ code: number; errorCode?: string; field?: string; details?: string }> {
+    return new Promise((resolve) => {
+      raw.makeUnaryRequest(`/iobilling.charging.v1.ChargingService/${method}`, identity, identity, bytes, (error) => {
+        resolve(error === null
+          ? { code: GrpcStatus.OK }
+          : { code: error.code, details: error.details, errorCode: error.metadata?.get('io-error-code')[0]?.toString(), field: error.metadata?.get('io-error-field')[0]?.toString() });
+      });
+    });
+  }
+
+  const key = (field: number, wireType: number) => [(field << 3) | wireType];
+  const text = (field: number, value: string) => [...key(field, 2), Buffer.byteLength(value), ...Buffer.from(value)];
+  const varint = (field: number, value: number) => [...key(field, 0), value];
+  const message = (field: number, parts: number[][]) => { const inner = parts.flat(); return [...key(field, 2), inner.length, ...inner]; };
+  const bytes = (...parts: number[][]) => Buffer.from(parts.flat());
+  const topUpId = () => text(1, unique('raw-top-up'));
+
+  async function expectWireRefused(method: string, body: Buffer, field: string) {
+    const before = await snapshot();
+    const result = await rawCall(method, body);
+    expect(result, JSON.stringify(result)).toMatchObject({ code: GrpcStatus.INVALID_ARGUMENT, errorCode: 'INVALID_ARGUMENT', field });
+    expect(await snapshot()).toEqual(before);
+  }
+
+  it('takes a well-formed TopUp sent as raw bytes, an unknown field skipped', async () => {
+    const result = await rawCall('TopUp', bytes(topUpId(), text(2, CUSTOMER), text(3, '0.01'), text(4, 'EUR'), text(15, 'from a newer schema')));
+    expect(result).toEqual({ code: GrpcStatus.OK });
+  });
+
+  it('takes rating_groups packed and unpacked, as proto3 parsers must', async () => {
+    for (const encoding of [[...key(4, 2), 1, SMS], varint(4, SMS)]) {
+      const session = unique('raw-release');
+      await service.grpc.ok('Reserve', { session_id: session, request_number: 1, device_id: DEVICE, items: sms('1') });
+      const result = await rawCall('Release', bytes(text(1, session), varint(2, 2), text(3, DEVICE), encoding));
+      expect(result).toEqual({ code: GrpcStatus.OK });
+    }
+  });
+
+  it.each([
+    // The issue's case: `amount` declares 9 bytes and the message ends after 8.
+    ['amount declaring 9 bytes with 8 present', () => bytes(topUpId(), text(2, CUSTOMER), text(4, 'EUR'), [...key(3, 2), 9, ...Buffer.from('1.000000')]), 'amount'],
+    ['amount sent as a varint', () => bytes(topUpId(), text(2, CUSTOMER), varint(3, 5), text(4, 'EUR')), 'amount'],
+    ['amount with wire type 7, which does not exist', () => bytes(topUpId(), text(2, CUSTOMER), key(3, 7), text(4, 'EUR')), 'amount'],
+    ['amount as a group (wire type 3)', () => bytes(topUpId(), text(2, CUSTOMER), key(3, 3), key(3, 4), text(4, 'EUR')), 'amount'],
+    ['amount not valid UTF-8', () => bytes(topUpId(), text(2, CUSTOMER), [...key(3, 2), 2, 0xc3, 0x28], text(4, 'EUR')), 'amount'],
+    ['currency cut off after its key', () => bytes(topUpId(), text(2, CUSTOMER), text(3, '1.00'), key(4, 2)), 'currency'],
+    ['a key cut off mid-varint', () => bytes(topUpId(), text(2, CUSTOMER), text(3, '1.00'), text(4, 'EUR'), [0x80]), 'request'],
+    ['field number 0', () => bytes(topUpId(), text(2, CUSTOMER), text(3, '1.00'), text(4, 'EUR'), varint(0, 1)), 'request'],
+    ['an unknown field running past the end', () => bytes(topUpId(), text(2, CUSTOMER), text(3, '1.00'), text(4, 'EUR'), [...key(9, 2), 20, 1, 2]), 'request'],
+  ])('TopUp with %s → INVALID_ARGUMENT naming it, and nothing changes', async (_name, body, field) => {
+    await expectWireRefused('TopUp', body(), field);
+  });
+
+  const reserveHeader = () => [text(1, unique('raw-reserve')), varint(2, 1), text(3, DEVICE)];
+  it.each([
+    ['request_number sent as a string', () => bytes(text(1, unique('raw-reserve')), text(2, '1'), text(3, DEVICE), message(6, [varint(1, SMS), varint(2, 5)])), 'request_number'],
+    ['request_number over 32 bits on the wire (2^32 + 1)', () => bytes(text(1, unique('raw-reserve')), key(2, 0), [0x81, 0x80, 0x80, 0x80, 0x10], text(3, DEVICE), message(6, [varint(1, SMS), varint(2, 5)])), 'request_number'],
+    ['location sent as a varint', () => bytes(...reserveHeader(), varint(5, 1), message(6, [varint(1, SMS), varint(2, 5)])), 'location'],
+    ['items[0].requested_units cut off mid-varint', () => bytes(...reserveHeader(), message(6, [varint(1, SMS), key(2, 0), [0x85]])), 'items[0].requested_units'],
+    ['items[1].rating_group as a string', () => bytes(...reserveHeader(), message(6, [varint(1, SMS), varint(2, 5)]), message(6, [text(1, '1'), varint(2, 5)])), 'items[1].rating_group'],
+    ['location.zone running past its message', () => bytes(...reserveHeader(), [...key(5, 2), 4, ...key(3, 2), 9, 0x65, 0x75], message(6, [varint(1, SMS), varint(2, 5)])), 'location.zone'],
+    ['event_time.nanos as a fixed64', () => bytes(...reserveHeader(), message(4, [varint(1, 1), [...key(2, 1), 0, 0, 0, 0, 0, 0, 0, 0]]), message(6, [varint(1, SMS), varint(2, 5)])), 'event_time.nanos'],
+  ])('Reserve with %s → INVALID_ARGUMENT naming it, and nothing changes', async (_name, body, field) => {
+    await expectWireRefused('Reserve', body(), field);
   });
 });
