@@ -141,6 +141,10 @@ export async function startApp(dependencies: AppDependencies): Promise<App> {
   const grpcPort = await bindGrpcServer(grpcServer, config.grpcHost, config.grpcPort);
   const http = createHttpServer({ charging, provisioning, catalog: catalogService, subscriptions, ledger, reconciler, rebuilder, statements, billing, invoices, payments, corrections, clock }, log as FastifyBaseLogger, {
     bodyBytesMax: config.bodyBytesMax, adminToken: config.adminToken, benchNoopEnabled, health: () => health(redis, pool),
+    connections: {
+      requestTimeoutMs: config.httpRequestTimeoutMs, headersTimeoutMs: config.httpHeadersTimeoutMs,
+      keepAliveTimeoutMs: config.httpKeepAliveTimeoutMs, connectionsMax: config.httpConnectionsMax,
+    },
   });
   await http.listen({ host: config.httpHost, port: config.httpPort });
   const httpPort = (http.server.address() as { port: number }).port;

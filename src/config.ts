@@ -48,6 +48,14 @@ export interface Config {
   readonly ledgerClaimIdleMs: number;
   readonly ledgerBacklogWarnEvents: number;
   readonly bodyBytesMax: number;
+  /** How long a client may take to send a whole HTTP request, headers and body (408 after). */
+  readonly httpRequestTimeoutMs: number;
+  /** How long a client may take to send the request line and headers; at most the request timeout. */
+  readonly httpHeadersTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open after its last response. */
+  readonly httpKeepAliveTimeoutMs: number;
+  /** Open HTTP connections; one more is closed at once. */
+  readonly httpConnectionsMax: number;
   readonly adminToken: string | undefined;
   readonly logLevel: string;
 }
@@ -103,6 +111,10 @@ export function loadConfig(environment: Environment = process.env): Config {
     itemsPerRequestMax: read.integer('ITEMS_PER_REQUEST_MAX', 32, 1, 32),
     allowancesPerRatingGroupMax: read.integer('ALLOWANCES_PER_RATING_GROUP_MAX', 16, 1, 64),
     bodyBytesMax: read.integer('BODY_BYTES_MAX', 65536, 1024, 16 * 1024 * 1024),
+    httpRequestTimeoutMs: read.integer('HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    httpHeadersTimeoutMs: read.integer('HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 3_600_000),
+    httpKeepAliveTimeoutMs: read.integer('HTTP_KEEP_ALIVE_TIMEOUT_MS', 5_000, 100, 3_600_000),
+    httpConnectionsMax: read.integer('HTTP_CONNECTIONS_MAX', 4096, 1, 1_000_000),
     adminToken: read.optional('ADMIN_TOKEN'),
     logLevel: read.string('LOG_LEVEL', 'info'),
   });
@@ -112,6 +124,10 @@ export function loadConfig(environment: Environment = process.env): Config {
     throw new ConfigError(
       `IDEMPOTENCY_TTL_SECONDS: ${config.idempotencyTtlSeconds} is shorter than VALIDITY_SECONDS + EXPIRY_GRACE_SECONDS (${config.validitySeconds + config.expiryGraceSeconds})`,
     );
+  }
+  // Node refuses to start with a headers timeout longer than the request timeout it is part of.
+  if (config.httpHeadersTimeoutMs > config.httpRequestTimeoutMs) {
+    throw new ConfigError(`HTTP_HEADERS_TIMEOUT_MS: ${config.httpHeadersTimeoutMs} is longer than HTTP_REQUEST_TIMEOUT_MS (${config.httpRequestTimeoutMs})`);
   }
   return config;
 }

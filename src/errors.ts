@@ -15,6 +15,8 @@ export const errorCatalogue = {
   PAYLOAD_TOO_LARGE: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, http: 413, summary: 'The body is larger than BODY_BYTES_MAX.' },
   UNSUPPORTED_MEDIA_TYPE: { grpc: GrpcStatus.INVALID_ARGUMENT, http: 415, summary: 'The body is not application/json.' },
   CHARGING_IN_PROGRESS: { grpc: GrpcStatus.FAILED_PRECONDITION, http: 409, summary: 'Rebuild refused: charging traffic is flowing (open reservations, or balance changes within the last minute); rebuild is for a Redis that lost its data, with the gateways stopped.' },
+  HEADERS_TOO_LARGE: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, http: 431, summary: 'The request line and headers are larger than the server reads (HTTP only).' },
+  REQUEST_TIMEOUT: { grpc: GrpcStatus.DEADLINE_EXCEEDED, http: 408, summary: 'The request was not received within HTTP_REQUEST_TIMEOUT_MS (HTTP only).' },
   CONTENTION: { grpc: GrpcStatus.ABORTED, http: 503, summary: 'The balance kept changing under the request; retry it.' },
   // A call may have reached Redis before it stopped answering, and Redis then applies it when it
   // resumes: only a retry under the same idempotency key is safe, and it gets the applied answer.

@@ -5,6 +5,18 @@ export const ID_LENGTH_MAX = 128;
 export const ID_RULE = `must be 1 to ${ID_LENGTH_MAX} printable ASCII characters without spaces`;
 const ID_PATTERN = /^[\x21-\x7e]{1,128}$/;
 
+/**
+ * C0 controls, DEL and C1 controls. Refused in every text field: PostgreSQL cannot store NUL, a
+ * line break or an escape sequence forges lines and colours in logs, CSVs and terminals, and no
+ * name, id or label needs one.
+ */
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+export const TEXT_RULE = 'must not contain control characters (U+0000 to U+001F, U+007F to U+009F)';
+
+export function hasControlCharacter(text: string): boolean {
+  return CONTROL_CHARACTER.test(text);
+}
+
 /** A uint32 written out: digits only, as Number() would also take "0x10", "1e1" and " 10". */
 export const UINT32_DIGITS = /^\d{1,10}$/;
 

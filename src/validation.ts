@@ -2,6 +2,7 @@
 // an INVALID_ARGUMENT that names its field, as every transport reports it.
 import { z } from 'zod';
 import { AppError } from './errors.js';
+import { hasControlCharacter } from './formats.js';
 import { parseAmount } from './money/amount.js';
 
 /** A positive amount as a decimal string, at most 6 decimals (parse it with parseAmount). */
@@ -23,4 +24,25 @@ function fieldName(root: string, path: PropertyKey[]): string {
   let field = root;
   for (const part of path) field += typeof part === 'number' ? `[${part}]` : `${field === '' ? '' : '.'}${String(part)}`;
   return field;
+}
+
+/** Deeper than any document the service reads; the walk stops there (the schemas refuse such shapes). */
+const TEXT_DEPTH_MAX = 64;
+
+/**
+ * The path of every key or string holding a control character, for inputs that do not come
+ * through the HTTP body reader (a YAML catalog, whose escapes such as "\0" make any character).
+ */
+export function controlCharacterPaths(value: unknown, path: (string | number)[] = [], found: (string | number)[][] = []): (string | number)[][] {
+  if (typeof value === 'string') {
+    if (hasControlCharacter(value)) found.push(path);
+  } else if (Array.isArray(value)) {
+    if (path.length < TEXT_DEPTH_MAX) value.forEach((item, index) => controlCharacterPaths(item, [...path, index], found));
+  } else if (value !== null && typeof value === 'object' && path.length < TEXT_DEPTH_MAX) {
+    for (const [key, item] of Object.entries(value)) {
+      if (hasControlCharacter(key)) found.push([...path, key]);
+      else controlCharacterPaths(item, [...path, key], found);
+    }
+  }
+  return found;
 }

@@ -61,10 +61,25 @@ export function invoicePdf(invoice: InvoiceDetail): Promise<Buffer> {
   });
 }
 
+/** What a spreadsheet runs as a formula when a cell starts with it (OWASP, CSV injection). */
+const FORMULA_START = /^[=+\-@\t\r]/;
+/** A plain number, such as the amount -1.500000 of a credit, is no formula and stays a number. */
+const PLAIN_NUMBER = /^-?\d+(\.\d+)?$/;
+
+/**
+ * One RFC 4180 cell. A device id such as `=2+3*cmd|'calc'!A0` would run when an accountant
+ * opens the file, so a cell that could start a formula gets a leading single quote, which
+ * spreadsheets show as text, and is quoted.
+ */
 function csvField(value: string | number | null): string {
   if (value === null) return '';
   const text = String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  if (FORMULA_START.test(text) && !PLAIN_NUMBER.test(text)) return quoted(`'${text}`);
+  return /[",\r\n]/.test(text) ? quoted(text) : text;
+}
+
+function quoted(text: string): string {
+  return `"${text.replace(/"/g, '""')}"`;
 }
 
 function escapeHtml(text: string): string {

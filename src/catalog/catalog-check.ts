@@ -5,7 +5,9 @@
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import type { Problem } from '../errors.js';
+import { TEXT_RULE } from '../formats.js';
 import { fieldPath } from '../rating/tariff-document.js';
+import { controlCharacterPaths } from '../validation.js';
 import {
   CATALOG_LIMITS, catalogOutlineSchema, catalogTariffSchema, planOutlineSchema, planVersionSchema, ratingGroupSchema, type CatalogDocument,
 } from './catalog-document.js';
@@ -42,6 +44,8 @@ export function checkCatalogText(text: string): CatalogCheck {
 }
 
 export function checkCatalogValue(value: unknown, locate: Locate = noLines): CatalogCheck {
+  const controls = controlCharacterPaths(value).map((path): PathProblem => ({ path, message: TEXT_RULE }));
+  if (controls.length > 0) return { ok: false, problems: toProblems(controls, locate) };
   const outline = catalogOutlineSchema.safeParse(value);
   if (!outline.success) return { ok: false, problems: toProblems(outline.error.issues.map((issue) => fromIssue([], issue)), locate) };
   const found: PathProblem[] = [];

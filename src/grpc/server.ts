@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { ChargingService } from '../charging/charging-service.js';
 import { grpcStatusOf, toAppError } from '../errors.js';
 import { projectPath } from '../paths.js';
+import { withStrictDeserializers, WireRefusal, type DescriptorLookup } from './wire-check.js';
 
 const LOADER_OPTIONS: protoLoader.Options = {
   keepCase: true,
@@ -28,23 +29,39 @@ export function serviceDefinition(protos: grpc.GrpcObject, path: string): grpc.S
   return service.service;
 }
 
+/**
+ * Bounds on what one client can hold. gRPC has no request timeout of its own (the client's
+ * deadline is the client's), so a call stalled mid-message is bounded by the connection's age:
+ * past it the client is asked to reconnect (GOAWAY, which gateways handle), and closed after the
+ * grace. Idle connections are closed; keepalive pings find peers that vanished.
+ */
+const GRPC_SERVER_OPTIONS: grpc.ServerOptions = {
+  'grpc.max_receive_message_length': 64 * 1024,
+  'grpc.max_concurrent_streams': 1000,
+  'grpc.max_connection_idle_ms': 5 * 60_000,
+  'grpc.max_connection_age_ms': 30 * 60_000,
+  'grpc.max_connection_age_grace_ms': 30_000,
+  'grpc.keepalive_time_ms': 60_000,
+  'grpc.keepalive_timeout_ms': 20_000,
+};
+
 export interface GrpcServerOptions {
   benchNoopEnabled: boolean;
 }
 
 export function createGrpcServer(charging: ChargingService, log: Logger, options: GrpcServerOptions): grpc.Server {
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 });
+  const server = new grpc.Server(GRPC_SERVER_OPTIONS);
   const protos = loadProtos();
   const unary = <Response>(handler: (message: unknown) => Promise<Response>): grpc.handleUnaryCall<unknown, Response> =>
     (call, callback) => {
       // Started inside a promise, so even a handler that throws synchronously is answered with
       // its catalogued status, not grpc-js's UNKNOWN.
-      Promise.resolve(call.request).then(handler).then(
+      Promise.resolve(call.request).then(refuseMalformed).then(handler).then(
         (response) => callback(null, response),
         (error: unknown) => callback(toServiceError(error, log, deadlinePassed(call.getDeadline()))),
       );
     };
-  server.addService(serviceDefinition(protos, 'iobilling.charging.v1.ChargingService'), {
+  server.addService(withStrictDeserializers(serviceDefinition(protos, 'iobilling.charging.v1.ChargingService'), descriptorLookup(protos, 'iobilling.charging.v1')), {
     Reserve: unary((message) => charging.reserve(message)),
     Commit: unary((message) => charging.commit(message)),
     Release: unary((message) => charging.release(message)),
@@ -59,6 +76,28 @@ export function createGrpcServer(charging: ChargingService, log: Logger, options
     });
   }
   return server;
+}
+
+/** A request the strict wire check refused reaches no use case: its refusal is the answer. */
+function refuseMalformed(request: unknown): unknown {
+  if (request instanceof WireRefusal) throw request.error;
+  return request;
+}
+
+/**
+ * Message descriptors by the name a field gives, resolved as protobuf scopes names: from the
+ * service's package outwards (its messages nest no types, so the package is the only scope).
+ */
+function descriptorLookup(protos: grpc.GrpcObject, scope: string): DescriptorLookup {
+  const at = (fullName: string) => fullName.split('.').reduce<unknown>((node, name) => (node as Record<string, unknown> | undefined)?.[name], protos) as
+    { type?: ReturnType<DescriptorLookup> } | undefined;
+  return (typeName) => {
+    const parts = scope.split('.');
+    const candidates = typeName.startsWith('.') ? [typeName.slice(1)] : [...parts.map((_, index) => [...parts.slice(0, parts.length - index), typeName].join('.')), typeName];
+    const descriptor = candidates.map((name) => at(name)?.type).find((found) => found !== undefined);
+    if (descriptor === undefined) throw new Error(`no descriptor for ${typeName} from ${scope}`);
+    return descriptor;
+  };
 }
 
 type BalanceAnswer = Awaited<ReturnType<ChargingService['getBalance']>>;

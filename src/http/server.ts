@@ -3,7 +3,7 @@
 // Errors leave as { "error": { "code", "message", "field" } } with the catalogued status.
 import { timingSafeEqual } from 'node:crypto';
 import { maxHeaderSize } from 'node:http';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { BillingRun } from '../billing/billing-run.js';
 import type { CorrectionService } from '../billing/corrections.js';
@@ -15,7 +15,7 @@ import type { CatalogService } from '../catalog/catalog-service.js';
 import type { SubscriptionService } from '../catalog/subscription-service.js';
 import type { ChargingService } from '../charging/charging-service.js';
 import type { Clock } from '../clock.js';
-import { AppError, errorCatalogue, toAppError } from '../errors.js';
+import { AppError } from '../errors.js';
 import { parseRfc3339, RFC3339_RULE } from '../formats.js';
 import type { LedgerWorker } from '../ledger/ledger-worker.js';
 import type { Rebuilder } from '../ledger/rebuilder.js';
@@ -23,15 +23,30 @@ import type { Reconciler } from '../ledger/reconciler.js';
 import type { ProvisioningService } from '../provisioning/provisioning-service.js';
 import { parseWith } from '../validation.js';
 import { registerCatalog } from './catalog-routes.js';
+import { answerClientError, fromFastifyError, sendError } from './error-replies.js';
+import { registerJsonBody } from './json-body.js';
 import { snakeCaseKeys } from './json-names.js';
+import { refuseAmbiguousQuery } from './query-string.js';
 
 export interface HttpServerOptions {
   bodyBytesMax: number;
+  /** Bounds on slow or idle clients, so that a few connections trickling bytes cannot hold the server. */
+  connections: HttpConnectionLimits;
   adminToken: string | undefined;
   benchNoopEnabled: boolean;
   /** Answers /healthz: true when Redis and PostgreSQL answer. */
   health: () => Promise<Record<string, boolean>>;
 }
+
+export interface HttpConnectionLimits {
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  connectionsMax: number;
+}
+
+/** Node checks its request and headers timeouts on an interval (30 s by default); this keeps a timeout's overrun a quarter of it, at most 1 s. */
+const TIMEOUT_CHECK_INTERVAL_MAX_MS = 1000;
 
 export interface HttpServices {
   charging: ChargingService;
@@ -53,6 +68,12 @@ export function createHttpServer(services: HttpServices, log: FastifyBaseLogger,
   // Fastify logs every request at info; charging is too hot for that, so its logger starts at warn.
   const app = Fastify({
     loggerInstance: log.child({}, { level: 'warn' }), bodyLimit: options.bodyBytesMax, return503OnClosing: true,
+    requestTimeout: options.connections.requestTimeoutMs,
+    keepAliveTimeout: options.connections.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: options.connections.headersTimeoutMs,
+      connectionsCheckingInterval: Math.min(TIMEOUT_CHECK_INTERVAL_MAX_MS, Math.ceil(options.connections.headersTimeoutMs / 4)),
+    },
     // Fastify's default (100) refuses ids of 101 to 128 characters with its own 414. No segment
     // can be longer than the request line, so none is refused by the router: an id over the
     // limit reaches the handler and gets the 400 that names its field.
@@ -60,12 +81,18 @@ export function createHttpServer(services: HttpServices, log: FastifyBaseLogger,
     // A path the router cannot decode (a broken percent-escape) gets the project's error body
     // too, not Fastify's own.
     frameworkErrors: (error, _request, reply) => sendError(reply, fromFastifyError(error as FastifyError), log, error),
+    // Requests Node's parser refuses (headers too large, malformed, too slow) get it as well.
+    clientErrorHandler: answerClientError,
   });
+  // Past the cap Node closes a new connection at once, before it can hold any memory.
+  app.server.maxConnections = options.connections.connectionsMax;
   // Fastify reads text/plain bodies by default; only JSON is accepted (415 otherwise).
   app.removeContentTypeParser('text/plain');
+  registerJsonBody(app);
   app.setErrorHandler((error, _request, reply) => sendError(reply, fromFastifyError(error as FastifyError), log, error));
   app.setNotFoundHandler((request, reply) => sendError(reply, new AppError('NOT_FOUND', `no route ${request.method} ${request.url}`), log));
   if (options.adminToken !== undefined) app.addHook('onRequest', bearerCheck(options.adminToken));
+  app.addHook('onRequest', refuseAmbiguousQuery);
 
   app.get('/healthz', async (_request, reply) => {
     const checks = await options.health();
@@ -163,37 +190,4 @@ function bearerCheck(token: string) {
       throw new AppError('UNAUTHENTICATED', 'send the admin token as "Authorization: Bearer <token>"', 'authorization');
     }
   };
-}
-
-/** Fastify's own errors (body parsing, limits) mapped onto the catalogue. */
-function fromFastifyError(error: FastifyError | AppError): AppError {
-  if (error instanceof AppError) return error;
-  switch (error.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new AppError('PAYLOAD_TOO_LARGE', 'the body is larger than BODY_BYTES_MAX', 'body');
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new AppError('UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json (a catalog also as application/yaml)', 'content-type');
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new AppError('INVALID_ARGUMENT', 'is empty', 'body');
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return new AppError('INVALID_ARGUMENT', 'is not valid JSON', 'body');
-    case 'FST_ERR_BAD_URL':
-      return new AppError('INVALID_ARGUMENT', 'is not a valid URL path (a broken percent-escape?)', 'path');
-  }
-  if (error instanceof SyntaxError || (error.statusCode === 400 && /JSON/i.test(error.message))) {
-    return new AppError('INVALID_ARGUMENT', 'is not valid JSON', 'body');
-  }
-  return toAppError(error);
-}
-
-function sendError(reply: FastifyReply, error: AppError, log: FastifyBaseLogger, cause?: unknown): FastifyReply {
-  if (error.code === 'INTERNAL') log.error({ err: cause ?? error }, 'HTTP handler failed');
-  const body = {
-    error: {
-      code: error.code, message: error.message,
-      ...(error.field === undefined ? {} : { field: error.field }),
-      ...(error.problems === undefined ? {} : { problems: error.problems }),
-    },
-  };
-  return reply.status(errorCatalogue[error.code].http).send(body);
 }

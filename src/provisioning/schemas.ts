@@ -2,7 +2,7 @@
 // failures become INVALID_ARGUMENT errors that name the field, e.g. `rates[0].price`.
 import { z } from 'zod';
 import { isTimeZone } from '../charging/periods.js';
-import { ID_RULE, isId, parseRfc3339, RFC3339_RULE, UINT32_DIGITS } from '../formats.js';
+import { hasControlCharacter, ID_RULE, isId, parseRfc3339, RFC3339_RULE, TEXT_RULE, UINT32_DIGITS } from '../formats.js';
 import { parseAmount } from '../money/amount.js';
 import { isCurrency } from '../money/currency.js';
 
@@ -15,7 +15,10 @@ export const NAME_LENGTH_MAX = 200;
 export const PAGE_SIZE_MAX = 1000;
 
 const id = z.string().refine(isId, ID_RULE);
-const name = z.string().min(1, 'is required').max(NAME_LENGTH_MAX, `must be at most ${NAME_LENGTH_MAX} characters`);
+/** Free text: the HTTP body reader refuses control characters already; this holds for any other caller. */
+const plainText = (lengthMax: number, emptyRule: string) =>
+  z.string().min(1, emptyRule).max(lengthMax, `must be at most ${lengthMax} characters`).refine((text) => !hasControlCharacter(text), TEXT_RULE);
+const name = plainText(NAME_LENGTH_MAX, 'is required');
 const currency = z.string().refine(isCurrency, 'must be an ISO 4217 code such as "EUR"');
 /** Prices may be far below a micro-unit per unit: up to 18 decimals. */
 const price = z.string().regex(/^\d{1,12}(\.\d{1,18})?$/, 'must be a decimal string such as "0.50", at most 18 decimals');
@@ -58,15 +61,15 @@ export const tariffBody = z.strictObject({
 });
 
 const percent = z.string().regex(/^\d{1,2}(\.\d{1,4})?$/, 'must be a percentage as a decimal string such as "20" or "7.5"');
-const addressLine = z.string().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
+const addressLine = plainText(200, 'must not be empty');
 
 /** How the customer is billed: read by the offline path (billing runs, invoices, statements). */
 const billingSettings = {
   billing_mode: z.enum(['prepaid', 'postpaid', 'hybrid'], 'must be prepaid, postpaid or hybrid').default('prepaid'),
   anniversary_day: z.number().int('must be a whole number').min(1, 'must be 1 to 31').max(31, 'must be 1 to 31').nullable().default(null),
   payment_terms_days: z.number().int('must be a whole number').min(0, 'must be 0 to 365').max(365, 'must be 0 to 365').default(30),
-  tax_id: z.string().min(1, 'must not be empty').max(64, 'must be at most 64 characters').nullable().default(null),
-  tax_rates: z.array(z.strictObject({ name: z.string().min(1, 'must not be empty').max(64, 'must be at most 64 characters'), percent }))
+  tax_id: plainText(64, 'must not be empty').nullable().default(null),
+  tax_rates: z.array(z.strictObject({ name: plainText(64, 'must not be empty'), percent }))
     .max(8, 'must have at most 8 rates').default([]),
   discount_percent: z.string().regex(/^\d{1,3}(\.\d{1,4})?$/, 'must be a percentage from 0 to 100 as a decimal string such as "10"')
     .refine((text) => Number(text) <= 100, 'must be at most 100').default('0'),

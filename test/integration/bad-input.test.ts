@@ -3,9 +3,13 @@
 // and nothing changes: the wallet, the allowances, the event streams and every other key of
 // this file's keyspace are identical before and after. Both transports, in the order the fields
 // are checked, so the first broken field is the one reported.
+import * as grpc from '@grpc/grpc-js';
 import { status as GrpcStatus } from '@grpc/grpc-js';
+import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCatalogue, type ErrorCode } from '../../src/errors.js';
+import { projectPath } from '../../src/paths.js';
 import { provisionFleet, ratingGroups, START_MS, startTestService, type TestService } from '../support/service.js';
 
 let service: TestService;
@@ -450,7 +454,6 @@ describe('HTTP only: the body itself', () => {
   it.each([
     ['malformed JSON', '{"session_id": "s", '],
     ['an empty body', ''],
-    ['JSON with a __proto__ key', '{"__proto__": {"x": 1}, "session_id": "s"}'],
   ])('%s → 400 INVALID_ARGUMENT naming the body', async (_name, text) => {
     await expectHttpRefused(reserve(text), 400, 'INVALID_ARGUMENT', 'body');
   });
@@ -563,5 +566,244 @@ describe('HTTP only: unknown fields', () => {
     await expectRefused('http', 'Commit', {
       session_id: sessionId, request_number: 2, device_id: DEVICE, items: [{ rating_group: SMS, used_unit: '5', requested_units: '0' }],
     }, { field: 'items[0].used_unit' });
+  });
+});
+
+describe('HTTP only: a key that would reach an object prototype', () => {
+  // `_Proto__` becomes `__proto__` once camelCase is mapped to proto names: assigning it set the
+  // renamed object's prototype, so the top-up read its amount from the injected prototype.
+  // Raw JSON text: in a JavaScript object literal `__proto__` would set the prototype, not a key.
+  it.each([
+    ['__proto__', '"__proto__": {"amount": "1000.00"}', '__proto__'],
+    ['_Proto__ (renamed to __proto__)', '"_Proto__": {"amount": "1000.00"}', '_Proto__'],
+    ['constructor', '"constructor": {"prototype": {"amount": "1000.00"}}', 'constructor'],
+    ['prototype', '"prototype": {"amount": "1000.00"}', 'prototype'],
+  ])('TopUp with a %s key → 400 naming it, and the balance does not move', async (_name, injected, field) => {
+    const { amount: _amount, ...withoutAmount } = topUpBody();
+    const text = `${JSON.stringify(withoutAmount).slice(0, -1)}, ${injected}}`;
+    await expectRefused('http', 'TopUp', text, { field });
+  });
+
+  it('Reserve with a nested _Proto__ key → 400 naming its path', async () => {
+    const text = `${JSON.stringify(reserveBody()).slice(0, -1)}, "location": {"mcc": "208", "mnc": "01", "_Proto__": {"zone": "x"}}}`;
+    await expectRefused('http', 'Reserve', text, { field: 'location._Proto__' });
+  });
+
+  it('a key named like an Object method is just an unknown field', async () => {
+    await expectRefused('http', 'TopUp', { ...topUpBody(), valueof: 'x' }, { field: 'valueof' });
+    await expectRefused('http', 'TopUp', { ...topUpBody(), toString: 'x' }, { field: 'to_string' });
+  });
+});
+
+describe('HTTP only: a field given twice', () => {
+  it.each([
+    ['TopUp', 'top_up_id', topUpBody, { topUpId: 'tx13b' }],
+    ['TopUp', 'customer_id', topUpBody, { customerId: CUSTOMER }],
+    ['Reserve', 'session_id', reserveBody, { sessionId: 'other' }],
+    ['Reserve', 'items[0].rating_group', reserveBody, { items: [{ rating_group: SMS, ratingGroup: SMS, requested_units: '1' }] }],
+    ['Commit', 'items[0].used_units', commitBody, { items: [{ rating_group: SMS, used_units: '3', usedUnits: '3', requested_units: '5' }] }],
+  ] as const)('%s with both spellings of %s → 400 naming it, and nothing changes', async (method, field, valid, patch) => {
+    await expectRefused('http', method, { ...valid(), ...patch }, { field });
+  });
+
+  // JSON.parse keeps the last of two equal keys; the body reader refuses them instead.
+  it.each([
+    ['top_up_id', '"top_up_id": "tx13c"'],
+    ['amount', '"amount": "1000.00"'],
+    ['amount, spelt with an escape', '"\\u0061mount": "1000.00"'],
+  ])('TopUp with %s given twice in the JSON text → 400 naming it, and nothing changes', async (name, repeated) => {
+    const text = `${JSON.stringify(topUpBody()).slice(0, -1)}, ${repeated}}`;
+    await expectRefused('http', 'TopUp', text, { field: name.split(',')[0]! });
+  });
+
+  it('Reserve with items[1].requested_units given twice in the JSON text → 400 naming it', async () => {
+    const text = JSON.stringify({ ...reserveBody(), items: [...sms('1'), { rating_group: DATA, requested_units: '1' }] })
+      .replace('"requested_units":"1"}]', '"requested_units":"1","requested_units":"9"}]');
+    await expectRefused('http', 'Reserve', text, { field: 'items[1].requested_units' });
+  });
+});
+
+describe('control characters in any text field', () => {
+  // PostgreSQL refuses NUL in text, so a customer's name holding one failed with 500 INTERNAL.
+  // C0 controls, DEL and C1 controls are refused wherever text comes in, naming the field.
+  const CONTROLS = [['NUL', '\u0000'], ['a line feed', '\n'], ['a tab', '\t'], ['ESC', '\u001b'], ['DEL', '\u007f'], ['the C1 NEL', '\u0085']];
+
+  it.each(CONTROLS)('PUT /v1/customers/<id> with %s in the name → 400 naming name, and the customer is unchanged', async (_name, control) => {
+    const before = await service.http.ok('GET', `/v1/customers/${CUSTOMER}`);
+    const response = await service.http.request('PUT', `/v1/customers/${CUSTOMER}`, { name: `acme${control}corp`, currency: 'EUR' });
+    expect(response.status, response.text).toBe(400);
+    expect(response.body.error).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'name' });
+    expect(await service.http.ok('GET', `/v1/customers/${CUSTOMER}`)).toEqual(before);
+  });
+
+  it('a control character in a key is refused too, naming the key', async () => {
+    await expectRefused('http', 'TopUp', { ...topUpBody(), 'note\u0000': 'x' }, { field: 'note\u0000' });
+  });
+
+  it.each(CONTROLS)('TopUp with %s in top_up_id → 400 naming it, and nothing changes', async (_name, control) => {
+    await expectRefused('http', 'TopUp', { ...topUpBody(), top_up_id: `t${control}` }, { field: 'top_up_id' });
+  });
+
+  it.each(CONTROLS)('gRPC: Reserve with %s in location.zone → INVALID_ARGUMENT naming it, and nothing changes', async (_name, control) => {
+    await expectRefused('grpc', 'Reserve', { ...reserveBody(), location: { mcc: '208', mnc: '01', zone: `eu${control}` } }, { field: 'location.zone' });
+  });
+
+  it.each(CONTROLS)('a YAML catalog with %s in a tariff name → 400 naming it with its line, and nothing is applied', async (_name, control) => {
+    const fixture = readFileSync(projectPath('test', 'fixtures', 'catalog', 'iot-plans.yaml'), 'utf8');
+    const escaped = JSON.stringify(`IoT${control}Europe`);
+    const text = fixture.replace('name: IoT Europe', `name: ${escaped}`);
+    const before = await service.http.ok('GET', '/v1/catalog/export');
+    const response = await service.http.request('POST', '/v1/catalog/apply', text, { 'content-type': 'application/yaml' });
+    expect(response.status, response.text).toBe(400);
+    const line = text.split('\n').findIndex((row) => row.includes('name: "IoT')) + 1;
+    expect(response.body.error).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'tariffs[0].name', problems: [{ field: 'tariffs[0].name', line }] });
+    expect(await service.http.ok('GET', '/v1/catalog/export')).toEqual(before);
+  });
+});
+
+/** Sends raw bytes over one connection and resolves with what came back once the server closed it. */
+function rawHttp(bytes: string): Promise<{ status: number; body: any }> {
+  const { hostname, port } = new URL(service.http.baseUrl);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write(bytes));
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString();
+      const body = text.slice(text.indexOf('\r\n\r\n') + 4);
+      resolve({ status: Number(text.split(' ')[1]), body: body === '' ? undefined : JSON.parse(body) });
+    });
+  });
+}
+
+describe('HTTP only: the media type, the framework\'s own refusals and query strings', () => {
+  const reserve = (contentType: string) => service.http.request('POST', '/v1/charging/reserve', { ...reserveBody(), session_id: '' }, { 'content-type': contentType });
+
+  // A UTF-16 body read as UTF-8 is garbage that might still parse; only UTF-8 is read.
+  it.each(['application/json; charset=utf-16', 'application/json; charset=latin1', 'application/json; charset=utf-8; charset=utf-16'])(
+    '%s → 415 UNSUPPORTED_MEDIA_TYPE naming content-type, and nothing changes', async (contentType) => {
+      const before = await snapshot();
+      const response = await reserve(contentType);
+      expect(response.status, response.text).toBe(415);
+      expect(response.body.error).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE', field: 'content-type' });
+      expect(await snapshot()).toEqual(before);
+    });
+
+  it.each(['application/json', 'application/json; charset=utf-8', 'Application/JSON;Charset="UTF-8"'])('%s is read (the broken session_id is named)', async (contentType) => {
+    const response = await reserve(contentType);
+    expect(response.status, response.text).toBe(400);
+    expect(response.body.error).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'session_id' });
+  });
+
+  it('headers over the size Node reads → 431 HEADERS_TOO_LARGE in the project\'s error format', async () => {
+    const response = await rawHttp(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Padding: ${'p'.repeat(20_000)}\r\n\r\n`);
+    expect(response.status).toBe(431);
+    expect(errorCatalogue.HEADERS_TOO_LARGE.http).toBe(431);
+    expect(response.body.error).toMatchObject({ code: 'HEADERS_TOO_LARGE', field: 'headers' });
+  });
+
+  it('a request Node cannot parse → 400 INVALID_ARGUMENT in the project\'s error format', async () => {
+    const response = await rawHttp('GET /healthz HTTP/1.1\r\nHost: x\r\nNot a header\r\n\r\n');
+    expect(response.status).toBe(400);
+    expect(response.body.error).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'request' });
+  });
+
+  it.each([
+    ['limit[]=1&limit[]=2', 'limit[]'],
+    ['limit=1&limit=2', 'limit'],
+    ['after[x]=a', 'after[x]'],
+    ['__proto__=1', '__proto__'],
+    ['after=a%00b', 'after'],
+  ])('GET /v1/customers?%s → 400 naming %s', async (query, field) => {
+    const response = await service.http.request('GET', `/v1/customers?${query}`);
+    expect(response.status, response.text).toBe(400);
+    expect(response.body.error).toMatchObject({ code: 'INVALID_ARGUMENT', field });
+  });
+
+  it('TopUp with a repeated query parameter → 400 naming it, and nothing changes', async () => {
+    const before = await snapshot();
+    const response = await service.http.request('POST', '/v1/top-ups?amount=1&amount=2', topUpBody());
+    expect(response.status, response.text).toBe(400);
+    expect(response.body.error).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'amount' });
+    expect(await snapshot()).toEqual(before);
+  });
+});
+
+describe('gRPC only: the wire format itself', () => {
+  // Bytes as a gateway's encoder might get them wrong, sent through a client whose serializer
+  // passes them through untouched. protobufjs's decoder neither checks a field's wire type nor
+  // stops at a length that runs past the message, so these were read as guesses.
+  let raw: grpc.Client;
+  beforeAll(() => {
+    raw = new grpc.Client(`127.0.0.1:${service.app.grpcPort}`, grpc.credentials.createInsecure());
+  });
+  afterAll(() => raw?.close());
+
+  const identity = (bytes: Buffer) => bytes;
+  function rawCall(method: string, bytes: Buffer): Promise<{ code: number; errorCode?: string; field?: string; details?: string }> {
+    return new Promise((resolve) => {
+      raw.makeUnaryRequest(`/iobilling.charging.v1.ChargingService/${method}`, identity, identity, bytes, (error) => {
+        resolve(error === null
+          ? { code: GrpcStatus.OK }
+          : { code: error.code, details: error.details, errorCode: error.metadata?.get('io-error-code')[0]?.toString(), field: error.metadata?.get('io-error-field')[0]?.toString() });
+      });
+    });
+  }
+
+  const key = (field: number, wireType: number) => [(field << 3) | wireType];
+  const text = (field: number, value: string) => [...key(field, 2), Buffer.byteLength(value), ...Buffer.from(value)];
+  const varint = (field: number, value: number) => [...key(field, 0), value];
+  const message = (field: number, parts: number[][]) => { const inner = parts.flat(); return [...key(field, 2), inner.length, ...inner]; };
+  const bytes = (...parts: number[][]) => Buffer.from(parts.flat());
+  const topUpId = () => text(1, unique('raw-top-up'));
+
+  async function expectWireRefused(method: string, body: Buffer, field: string) {
+    const before = await snapshot();
+    const result = await rawCall(method, body);
+    expect(result, JSON.stringify(result)).toMatchObject({ code: GrpcStatus.INVALID_ARGUMENT, errorCode: 'INVALID_ARGUMENT', field });
+    expect(await snapshot()).toEqual(before);
+  }
+
+  it('takes a well-formed TopUp sent as raw bytes, an unknown field skipped', async () => {
+    const result = await rawCall('TopUp', bytes(topUpId(), text(2, CUSTOMER), text(3, '0.01'), text(4, 'EUR'), text(15, 'from a newer schema')));
+    expect(result).toEqual({ code: GrpcStatus.OK });
+  });
+
+  it('takes rating_groups packed and unpacked, as proto3 parsers must', async () => {
+    for (const encoding of [[...key(4, 2), 1, SMS], varint(4, SMS)]) {
+      const session = unique('raw-release');
+      await service.grpc.ok('Reserve', { session_id: session, request_number: 1, device_id: DEVICE, items: sms('1') });
+      const result = await rawCall('Release', bytes(text(1, session), varint(2, 2), text(3, DEVICE), encoding));
+      expect(result).toEqual({ code: GrpcStatus.OK });
+    }
+  });
+
+  it.each([
+    // The issue's case: `amount` declares 9 bytes and the message ends after 8.
+    ['amount declaring 9 bytes with 8 present', () => bytes(topUpId(), text(2, CUSTOMER), text(4, 'EUR'), [...key(3, 2), 9, ...Buffer.from('1.000000')]), 'amount'],
+    ['amount sent as a varint', () => bytes(topUpId(), text(2, CUSTOMER), varint(3, 5), text(4, 'EUR')), 'amount'],
+    ['amount with wire type 7, which does not exist', () => bytes(topUpId(), text(2, CUSTOMER), key(3, 7), text(4, 'EUR')), 'amount'],
+    ['amount as a group (wire type 3)', () => bytes(topUpId(), text(2, CUSTOMER), key(3, 3), key(3, 4), text(4, 'EUR')), 'amount'],
+    ['amount not valid UTF-8', () => bytes(topUpId(), text(2, CUSTOMER), [...key(3, 2), 2, 0xc3, 0x28], text(4, 'EUR')), 'amount'],
+    ['currency cut off after its key', () => bytes(topUpId(), text(2, CUSTOMER), text(3, '1.00'), key(4, 2)), 'currency'],
+    ['a key cut off mid-varint', () => bytes(topUpId(), text(2, CUSTOMER), text(3, '1.00'), text(4, 'EUR'), [0x80]), 'request'],
+    ['field number 0', () => bytes(topUpId(), text(2, CUSTOMER), text(3, '1.00'), text(4, 'EUR'), varint(0, 1)), 'request'],
+    ['an unknown field running past the end', () => bytes(topUpId(), text(2, CUSTOMER), text(3, '1.00'), text(4, 'EUR'), [...key(9, 2), 20, 1, 2]), 'request'],
+  ])('TopUp with %s → INVALID_ARGUMENT naming it, and nothing changes', async (_name, body, field) => {
+    await expectWireRefused('TopUp', body(), field);
+  });
+
+  const reserveHeader = () => [text(1, unique('raw-reserve')), varint(2, 1), text(3, DEVICE)];
+  it.each([
+    ['request_number sent as a string', () => bytes(text(1, unique('raw-reserve')), text(2, '1'), text(3, DEVICE), message(6, [varint(1, SMS), varint(2, 5)])), 'request_number'],
+    ['request_number over 32 bits on the wire (2^32 + 1)', () => bytes(text(1, unique('raw-reserve')), key(2, 0), [0x81, 0x80, 0x80, 0x80, 0x10], text(3, DEVICE), message(6, [varint(1, SMS), varint(2, 5)])), 'request_number'],
+    ['location sent as a varint', () => bytes(...reserveHeader(), varint(5, 1), message(6, [varint(1, SMS), varint(2, 5)])), 'location'],
+    ['items[0].requested_units cut off mid-varint', () => bytes(...reserveHeader(), message(6, [varint(1, SMS), key(2, 0), [0x85]])), 'items[0].requested_units'],
+    ['items[1].rating_group as a string', () => bytes(...reserveHeader(), message(6, [varint(1, SMS), varint(2, 5)]), message(6, [text(1, '1'), varint(2, 5)])), 'items[1].rating_group'],
+    ['location.zone running past its message', () => bytes(...reserveHeader(), [...key(5, 2), 4, ...key(3, 2), 9, 0x65, 0x75], message(6, [varint(1, SMS), varint(2, 5)])), 'location.zone'],
+    ['event_time.nanos as a fixed64', () => bytes(...reserveHeader(), message(4, [varint(1, 1), [...key(2, 1), 0, 0, 0, 0, 0, 0, 0, 0]]), message(6, [varint(1, SMS), varint(2, 5)])), 'event_time.nanos'],
+  ])('Reserve with %s → INVALID_ARGUMENT naming it, and nothing changes', async (_name, body, field) => {
+    await expectWireRefused('Reserve', body(), field);
   });
 });

@@ -21,9 +21,16 @@ describe('loadConfig', () => {
     ['REDIS_KEY_PREFIX', 'io{x}:', /REDIS_KEY_PREFIX/],
     ['DATABASE_SCHEMA', 'Robert; DROP', /DATABASE_SCHEMA/],
     ['REDIS_CLUSTER_NODES', 'localhost', /REDIS_CLUSTER_NODES/],
+    ['HTTP_REQUEST_TIMEOUT_MS', '50', /HTTP_REQUEST_TIMEOUT_MS: 50 is outside 100..3600000/],
+    ['HTTP_CONNECTIONS_MAX', '0', /HTTP_CONNECTIONS_MAX: 0 is outside 1..1000000/],
   ])('names %s when it is %j', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrowError(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrowError(message);
+  });
+
+  it('bounds slow HTTP clients by default, and refuses a headers timeout longer than the request timeout', () => {
+    expect(loadConfig({})).toMatchObject({ httpRequestTimeoutMs: 30_000, httpHeadersTimeoutMs: 10_000, httpKeepAliveTimeoutMs: 5_000, httpConnectionsMax: 4096 });
+    expect(() => loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '1000', HTTP_HEADERS_TIMEOUT_MS: '2000' })).toThrowError(/HTTP_HEADERS_TIMEOUT_MS: 2000 is longer than HTTP_REQUEST_TIMEOUT_MS \(1000\)/);
   });
 
   it('refuses answers that would expire before a reservation they answered can be swept', () => {
